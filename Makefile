@@ -1,0 +1,67 @@
+# The one command surface of clever-stream. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Installed again whenever pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: setup
+setup: $(INSTALLED) ## Create the virtualenv, install the project, resolve Kafka from Maven Central
+	$(BIN)/local-kafka resolve
+
+.PHONY: demo
+demo: setup ## Set everything up and run the pipeline on embedded defaults (Ctrl-C stops it)
+	$(BIN)/clever-stream demo
+
+.PHONY: lint
+lint: $(INSTALLED) ## Ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: format
+format: $(INSTALLED) ## Ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: typecheck
+typecheck: $(INSTALLED) ## mypy (strict on the packages)
+	$(BIN)/mypy
+
+.PHONY: test
+test: setup lint typecheck ## Lint, type-check and run the whole suite against a real local broker
+	$(BIN)/pytest
+
+.PHONY: bench
+bench: setup ## Run the benchmarks and print their figures
+	$(BIN)/python -m bench
+
+.PHONY: kafka-start
+kafka-start: setup ## Start a local broker that outlives the command
+	$(BIN)/local-kafka start
+
+.PHONY: kafka-stop
+kafka-stop: $(INSTALLED) ## Stop the local broker
+	$(BIN)/local-kafka stop
+
+.PHONY: kafka-status
+kafka-status: $(INSTALLED) ## Say whether the local broker runs
+	$(BIN)/local-kafka status
+
+.PHONY: clean
+clean: ## Remove the virtualenv and tool caches (not the Kafka cache in ~/.cache/clever-stream)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

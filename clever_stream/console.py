@@ -1,0 +1,25 @@
+"""What our command-line tools share: one way to report a project error without a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from clever_stream.exceptions import CleverStreamError
+
+# Exit code for an error we raised on purpose (1 stays for crashes, 2 is click's usage error).
+PROJECT_ERROR = 4
+
+
+@contextmanager
+def reporting_errors(console: Console) -> Iterator[None]:
+    """Print a :class:`CleverStreamError` and its hint, and exit with :data:`PROJECT_ERROR`."""
+    try:
+        yield
+    except CleverStreamError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        raise typer.Exit(PROJECT_ERROR) from error

@@ -1,0 +1,1 @@
+"""The contract with downstream services: topic layout (and, with issue 4, Avro schemas)."""

@@ -1,0 +1,1 @@
+"""The Faust side: relationship tables and privilege-change events (issue 6 adds the agents)."""
