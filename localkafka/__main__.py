@@ -1,0 +1,7 @@
+"""``python -m localkafka``: the ``local-kafka`` command."""
+
+from __future__ import annotations
+
+from localkafka.cli import main
+
+main()

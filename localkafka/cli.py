@@ -1,0 +1,89 @@
+"""``local-kafka``: resolve, start, stop and inspect the project's local broker."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from clever_stream.console import reporting_errors
+from localkafka.broker import LocalKafka, RunningBroker
+from localkafka.maven import resolve_kafka
+from localkafka.settings import LocalKafkaSettings
+
+app = typer.Typer(
+    help="A single-node Apache Kafka (KRaft) on 127.0.0.1, from Maven Central, without Docker.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+# Exit code of `status` when no broker serves, as an LSB init script's status does.
+NOT_RUNNING = 3
+
+
+@app.callback()
+def configure(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    """Settings come from LOCAL_KAFKA_* variables (see .env.example)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def resolve() -> None:
+    """Resolve Kafka's jars from Maven Central into the cache (reused when already there)."""
+    settings = LocalKafkaSettings()
+    with reporting_errors(console):
+        jars = resolve_kafka(settings)
+    console.print(f"Kafka {jars.version} jars in [bold]{jars.libs_dir}[/bold]")
+
+
+@app.command()
+def start(
+    fresh: Annotated[bool, typer.Option(help="Delete earlier topics and data first.")] = False,
+) -> None:
+    """Start a broker that keeps running after this command (stop it with `stop`)."""
+    settings = LocalKafkaSettings()
+    with reporting_errors(console):
+        broker = LocalKafka(settings).start(detached=True, fresh=fresh)
+    verb = "Started" if broker.started_here else "Already running:"
+    console.print(f"{verb} Kafka {broker.kafka_version} pid {broker.pid}")
+    _describe(broker)
+
+
+@app.command()
+def stop() -> None:
+    """Stop the broker (SIGTERM, then SIGKILL after LOCAL_KAFKA_STOP_TIMEOUT_S)."""
+    settings = LocalKafkaSettings()
+    with reporting_errors(console):
+        stopped = LocalKafka(settings).stop()
+    console.print("Stopped." if stopped else "No broker was running.")
+
+
+@app.command()
+def status() -> None:
+    """Say whether the broker serves; exit 0 if it does, 3 if not."""
+    settings = LocalKafkaSettings()
+    state = LocalKafka(settings).status()
+    console.print(("Running: " if state.running else "Not running: ") + state.detail)
+    if state.broker is not None:
+        _describe(state.broker)
+    if not state.running:
+        raise typer.Exit(NOT_RUNNING)
+
+
+def _describe(broker: RunningBroker) -> None:
+    console.print(f"  bootstrap servers  {broker.bootstrap_servers}")
+    console.print(f"  log file           {broker.log_file}")
+    console.print(f"  data folder        {broker.data_dir}")
+    console.print(f"  use it with        export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}")
+
+
+def main() -> None:
+    """Entry point of the ``local-kafka`` command."""
+    app()

@@ -1,0 +1,147 @@
+"""The files a one-node KRaft broker starts from: pure text rendering, no I/O."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+NODE_ID = 1
+# A one-node cluster has no replicas to wait for, and tests want their consumer groups at once.
+# Fewer internal partitions than Kafka's 50 make the first group and the first transaction
+# much quicker to set up on a laptop, and change nothing a client can observe.
+_ONE_NODE_SETTINGS = {
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "5",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "5",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "default.replication.factor": "1",
+    "min.insync.replicas": "1",
+    # Topics are created explicitly, by the project's topic command and by Faust.
+    "auto.create.topics.enable": "false",
+    "num.partitions": "1",
+}
+
+
+@dataclass(frozen=True)
+class BrokerLayout:
+    """Where one broker's files live inside its state folder."""
+
+    state_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        """KRaft metadata and topic data (Kafka's ``log.dirs``)."""
+        return self.state_dir / "data"
+
+    @property
+    def log_dir(self) -> Path:
+        """The broker's own log files."""
+        return self.state_dir / "logs"
+
+    @property
+    def log_file(self) -> Path:
+        """The broker's main log."""
+        return self.log_dir / "server.log"
+
+    @property
+    def console_file(self) -> Path:
+        """What the JVM writes to stdout and stderr (crashes before logging starts)."""
+        return self.log_dir / "console.out"
+
+    @property
+    def server_properties(self) -> Path:
+        """The broker's configuration."""
+        return self.state_dir / "server.properties"
+
+    @property
+    def log4j_config(self) -> Path:
+        """The broker's logging configuration."""
+        return self.state_dir / "log4j2.properties"
+
+    @property
+    def state_file(self) -> Path:
+        """What we know of the running broker: pid, ports, cluster ID."""
+        return self.state_dir / "broker.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held while a start or stop is under way."""
+        return self.state_dir / ".lock"
+
+    @property
+    def command_line_marker(self) -> str:
+        """A JVM argument naming this state folder, so its process can be found in /proc."""
+        return f"-Dclever_stream.local_kafka.state_dir={self.state_dir}"
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster ID: 16 random bytes, URL-safe base64 without padding (as kafka-storage)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+
+
+def render_server_properties(
+    *, host: str, broker_port: int, controller_port: int, data_dir: Path
+) -> str:
+    """``server.properties`` for a combined broker+controller on ``host``."""
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": str(NODE_ID),
+        "controller.quorum.voters": f"{NODE_ID}@{host}:{controller_port}",
+        "listeners": f"PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{broker_port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        **_ONE_NODE_SETTINGS,
+    }
+    lines = ["# Written by clever-stream's localkafka; changes are overwritten at start."]
+    lines += [f"{key}={value}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def render_log4j2(log_file: Path) -> str:
+    """Log4j 2 properties: INFO to a rolling file, the chattiest loggers at WARN."""
+    return "\n".join(
+        [
+            "status = warn",
+            "appender.file.type = RollingFile",
+            "appender.file.name = file",
+            f"appender.file.fileName = {log_file}",
+            f"appender.file.filePattern = {log_file}.%i",
+            "appender.file.layout.type = PatternLayout",
+            "appender.file.layout.pattern = [%d] %p %m (%c)%n",
+            "appender.file.policies.type = Policies",
+            "appender.file.policies.size.type = SizeBasedTriggeringPolicy",
+            "appender.file.policies.size.size = 20MB",
+            "appender.file.strategy.type = DefaultRolloverStrategy",
+            "appender.file.strategy.max = 5",
+            "rootLogger.level = info",
+            "rootLogger.appenderRef.file.ref = file",
+            "logger.request.name = kafka.request.logger",
+            "logger.request.level = warn",
+            "logger.state.name = state.change.logger",
+            "logger.state.level = warn",
+            "",
+        ]
+    )
+
+
+def jvm_arguments(*, heap: str, layout: BrokerLayout) -> list[str]:
+    """The JVM options of the broker (before the main class)."""
+    return [
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={layout.log4j_config}",
+        f"-Dkafka.logs.dir={layout.log_dir}",
+        layout.command_line_marker,
+    ]
