@@ -1,0 +1,152 @@
+"""Create the pipeline's topics, idempotently: the same command on every deploy."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
+
+from clever_stream.exceptions import TopicSetupError
+from clever_stream.settings import KafkaSettings
+from schemas.topics import ALL_TOPICS, TopicSpec
+
+logger = logging.getLogger(__name__)
+
+_NO_ERROR = 0
+_TOPIC_ALREADY_EXISTS = 36
+# Three replicas survive one broker down while another is being restarted.
+_PREFERRED_REPLICAS = 3
+_METADATA_POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class TopicOutcome:
+    """What ``ensure_topics`` did for one topic."""
+
+    name: str
+    spec: TopicSpec
+    created: bool
+    partitions: int
+
+
+async def ensure_topics(
+    admin: AIOKafkaAdminClient,
+    specs: Iterable[TopicSpec],
+    *,
+    prefix: str,
+    partitions: int,
+    replication_factor: int,
+    timeout_ms: int,
+) -> list[TopicOutcome]:
+    """Create every topic of ``specs`` that does not exist yet; leave existing ones alone.
+
+    An existing topic keeps its partitions (adding partitions would move districts between
+    partitions and break their order, so that stays an operator's decision) and is reported
+    with the count it has.
+    """
+    wanted = {spec.name(prefix): spec for spec in specs}
+    existing = await _partition_counts(admin, list(wanted))
+    missing = [name for name in wanted if name not in existing]
+    created: set[str] = set()
+    if missing:
+        response = await admin.create_topics(
+            [
+                NewTopic(
+                    name=name,
+                    num_partitions=partitions,
+                    replication_factor=replication_factor,
+                    topic_configs=wanted[name].config(),
+                )
+                for name in missing
+            ],
+            timeout_ms=timeout_ms,
+        )
+        for name, error_code, *rest in response.topic_errors:
+            if error_code == _NO_ERROR:
+                created.add(name)
+                logger.info("created topic %s with %d partitions", name, partitions)
+            elif error_code != _TOPIC_ALREADY_EXISTS:  # another deploy won the race: fine
+                detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
+                raise TopicSetupError(
+                    f"Kafka refused to create topic {name}: {detail}",
+                    hint="check the broker's log, the topic settings and the ACLs of this client",
+                )
+        existing.update(dict.fromkeys(created, partitions))
+        raced = [name for name in missing if name not in created]
+        if raced:
+            existing.update(await _await_partition_counts(admin, raced, timeout_ms=timeout_ms))
+    return [
+        TopicOutcome(name=name, spec=spec, created=name in created, partitions=existing[name])
+        for name, spec in wanted.items()
+    ]
+
+
+async def _await_partition_counts(
+    admin: AIOKafkaAdminClient, names: list[str], *, timeout_ms: int
+) -> dict[str, int]:
+    """Partition counts of topics that exist but are not yet in the metadata we are served.
+
+    Metadata trails the controller by a moment: a topic another deploy (or the line before)
+    just created can be refused as existing and still be missing from ``list_topics``.
+    """
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            counts = await _partition_counts(admin, names)
+            while len(counts) < len(names):
+                await asyncio.sleep(_METADATA_POLL_S)
+                counts = await _partition_counts(admin, names)
+    except TimeoutError:
+        raise TopicSetupError(
+            f"Kafka says {sorted(names)} exist but its metadata does not show them",
+            hint="check the broker's log; retry the command",
+        ) from None
+    return counts
+
+
+async def _partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """Partition counts of those of ``names`` that exist.
+
+    Only topics that ``list_topics`` knows are described: describing a missing topic is a
+    Metadata request that a cluster with ``auto.create.topics.enable`` answers by creating it
+    with the broker's defaults.
+    """
+    present = sorted(set(names) & set(await admin.list_topics()))
+    if not present:
+        return {}
+    return {
+        topic["topic"]: len(topic["partitions"])
+        for topic in await admin.describe_topics(present)
+        if topic["error_code"] == _NO_ERROR
+    }
+
+
+async def ensure_pipeline_topics(
+    bootstrap_servers: str, settings: KafkaSettings, *, timeout_s: float
+) -> list[TopicOutcome]:
+    """Create every topic of the pipeline (``schemas.topics.ALL_TOPICS``) that is missing."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await admin.start()
+        replicas = settings.topic_replication_factor or await default_replication_factor(admin)
+        return await ensure_topics(
+            admin,
+            ALL_TOPICS,
+            prefix=settings.topic_prefix,
+            partitions=settings.topic_partitions,
+            replication_factor=replicas,
+            timeout_ms=int(timeout_s * 1000),
+        )
+    finally:
+        await admin.close()
+
+
+async def default_replication_factor(admin: AIOKafkaAdminClient) -> int:
+    """Three replicas, or as many as the cluster has brokers if fewer (1 on a laptop)."""
+    cluster = await admin.describe_cluster()
+    return max(1, min(_PREFERRED_REPLICAS, len(cluster["brokers"])))

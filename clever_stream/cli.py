@@ -1,0 +1,125 @@
+"""``clever-stream``: the demo, topic creation and a cluster self-check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from clever_stream.admin import ensure_pipeline_topics
+from clever_stream.console import reporting_errors
+from clever_stream.demo import run_demo
+from clever_stream.exceptions import ConfigurationError
+from clever_stream.selfcheck import transactional_round_trip
+from clever_stream.settings import CliSettings
+from localkafka import LocalKafkaSettings, local_kafka
+from schemas.topics import ALL_TOPICS, SELFCHECK
+
+app = typer.Typer(
+    help="Clever guardian-to-student privilege changes as an ordered, replayable Kafka stream.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="The pipeline's topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+console = Console()
+
+
+@app.callback()
+def configure(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    """Settings come from the environment (see .env.example)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: at Ctrl-C).")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="Start the local broker with no earlier data.")
+    ] = True,
+) -> None:
+    """Run the pipeline on embedded defaults: a local Kafka unless KAFKA_BOOTSTRAP_SERVERS."""
+    with reporting_errors(console):
+        run_demo(
+            CliSettings(),
+            LocalKafkaSettings(),
+            console=console,
+            duration_s=duration,
+            fresh=fresh,
+        )
+
+
+@app.command()
+def selfcheck() -> None:
+    """Prove the cluster serves transactions: an aborted and a committed write, read back."""
+    settings = CliSettings()
+    with reporting_errors(console), local_kafka(LocalKafkaSettings()) as broker:
+        asyncio.run(
+            ensure_pipeline_topics(
+                broker.bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
+            )
+        )
+        trip = asyncio.run(
+            transactional_round_trip(
+                broker.bootstrap_servers,
+                topic=SELFCHECK.name(settings.topic_prefix),
+                timeout_s=settings.kafka_timeout_s,
+            )
+        )
+    console.print(
+        f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@{trip.offset} "
+        f"and hid the aborted write; read back in {trip.latency_ms:.0f} ms"
+    )
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the pipeline's missing topics on KAFKA_BOOTSTRAP_SERVERS (idempotent)."""
+    settings = CliSettings()
+    with reporting_errors(console):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port (`local-kafka start` prints one)",
+            )
+        outcomes = asyncio.run(
+            ensure_pipeline_topics(
+                settings.kafka_bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
+            )
+        )
+    for outcome in outcomes:
+        verb = "created" if outcome.created else "exists "
+        console.print(f"{verb} {outcome.name} ({outcome.partitions} partitions)")
+
+
+@topics_app.command("list")
+def topics_list() -> None:
+    """Print every topic of the pipeline under the configured prefix."""
+    settings = CliSettings()
+    table = Table("topic", "key", "cleanup", "retention", "holds")
+    for spec in ALL_TOPICS:
+        retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms / 3_600_000:g} h"
+        table.add_row(
+            spec.name(settings.topic_prefix),
+            spec.key,
+            str(spec.cleanup_policy),
+            retention,
+            spec.description,
+        )
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``clever-stream`` command."""
+    app()

@@ -1,0 +1,112 @@
+"""The main job on embedded defaults: a local Kafka, the pipeline's topics, a round trip.
+
+Later issues add the fake Clever district, the poller and the Faust worker here; the shape
+stays: start what is needed, say where everything is, run until Ctrl-C, stop in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from clever_stream.admin import TopicOutcome, ensure_pipeline_topics
+from clever_stream.selfcheck import RoundTrip, transactional_round_trip
+from clever_stream.settings import CliSettings
+from clever_stream.signals import run_until_signalled, sigterm_as_interrupt
+from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
+from localkafka.procs import is_alive
+from schemas.topics import SELFCHECK
+
+logger = logging.getLogger(__name__)
+
+
+def run_demo(
+    settings: CliSettings,
+    kafka_settings: LocalKafkaSettings,
+    *,
+    console: Console,
+    duration_s: float | None,
+    fresh: bool,
+) -> None:
+    """Run until Ctrl-C, SIGTERM or ``duration_s``; leave no broker process behind."""
+    broker: RunningBroker | None = None
+    with sigterm_as_interrupt():
+        try:
+            if not kafka_settings.bootstrap_servers:
+                console.print(
+                    "Starting a local Kafka broker "
+                    "(the first run resolves it from Maven Central)..."
+                )
+            with local_kafka(kafka_settings, fresh=fresh) as broker:
+                asyncio.run(
+                    run_until_signalled(
+                        _serve(broker, settings, console=console, duration_s=duration_s)
+                    )
+                )
+                console.print("Stopping...")
+        except KeyboardInterrupt:
+            console.print("Interrupted; stopped what had started.")
+    if broker is not None and broker.started_here and broker.pid is not None:
+        if is_alive(broker.pid):
+            console.print(f"[red]Kafka pid {broker.pid} is still running[/red]")
+        else:
+            console.print(f"Kafka (pid {broker.pid}) stopped. Nothing is left running.")
+
+
+async def _serve(
+    broker: RunningBroker, settings: CliSettings, *, console: Console, duration_s: float | None
+) -> None:
+    started = time.perf_counter()
+    topics = await ensure_pipeline_topics(
+        broker.bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
+    )
+    round_trip = await transactional_round_trip(
+        broker.bootstrap_servers,
+        topic=SELFCHECK.name(settings.topic_prefix),
+        timeout_s=settings.kafka_timeout_s,
+    )
+    console.print(_where_everything_is(broker, topics, round_trip))
+    console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
+    if duration_s is None:
+        console.print("Press Ctrl-C to stop.")
+        await asyncio.Event().wait()
+    else:
+        await asyncio.sleep(duration_s)
+
+
+def _where_everything_is(
+    broker: RunningBroker, topics: list[TopicOutcome], round_trip: RoundTrip
+) -> Table:
+    table = Table(title="clever-stream demo", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Kafka", _describe_broker(broker))
+    table.add_row("bootstrap servers", broker.bootstrap_servers)
+    if not broker.external:
+        table.add_row("broker log", str(broker.log_file))
+        table.add_row("broker data", str(broker.data_dir))
+        table.add_row("Kafka jars", str(broker.jars_dir))
+    for outcome in topics:
+        table.add_row(
+            "topic" if outcome is topics[0] else "",
+            f"{outcome.name}  ({outcome.partitions} partitions, {outcome.spec.cleanup_policy}, "
+            f"{'created' if outcome.created else 'existed'})",
+        )
+    table.add_row(
+        "round trip",
+        f"committed to {round_trip.topic}[{round_trip.partition}]@{round_trip.offset}, "
+        f"read back with read_committed in {round_trip.latency_ms:.0f} ms; "
+        "the aborted write was not seen",
+    )
+    return table
+
+
+def _describe_broker(broker: RunningBroker) -> str:
+    if broker.external:
+        return "external cluster (KAFKA_BOOTSTRAP_SERVERS)"
+    owner = "started by this demo" if broker.started_here else "already running, left running"
+    return f"Apache Kafka {broker.kafka_version}, pid {broker.pid}, {owner}"

@@ -1,0 +1,120 @@
+"""Every topic of the pipeline, defined once: name, key, cleanup, retention.
+
+Names follow one convention, ``<prefix>.<dataset>.v<major>``: the prefix (setting
+``CLEVER_STREAM_TOPIC_PREFIX``, default ``clever-stream``) lets two deployments share a
+cluster, and the major version changes only with an incompatible change of the record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+DEFAULT_PREFIX = "clever-stream"
+FOREVER = -1
+_DAY_MS = 24 * 60 * 60 * 1000
+# Kafka's legal topic characters, without "_": Kafka warns that "." and "_" collide in
+# metric names, and our convention uses ".".
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,199}$")
+
+
+class CleanupPolicy(StrEnum):
+    """Kafka's ``cleanup.policy``."""
+
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic of the pipeline, independent of the deployment's prefix."""
+
+    dataset: str
+    version: int
+    key: str
+    description: str
+    cleanup_policy: CleanupPolicy
+    retention_ms: int = FOREVER
+
+    def name(self, prefix: str = DEFAULT_PREFIX) -> str:
+        """The topic's name under ``prefix``."""
+        return f"{validate_prefix(prefix)}.{self.dataset}.v{self.version}"
+
+    def config(self) -> dict[str, str]:
+        """Topic-level Kafka configuration to create it with."""
+        return {
+            "cleanup.policy": str(self.cleanup_policy),
+            "retention.ms": str(self.retention_ms),
+        }
+
+
+def validate_prefix(prefix: str) -> str:
+    """``prefix`` if it makes legal topic names, else ValueError."""
+    if not _PREFIX_PATTERN.fullmatch(prefix):
+        raise ValueError(
+            f"topic prefix {prefix!r} must be 1-200 letters, digits, '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return prefix
+
+
+RAW_EVENTS = TopicSpec(
+    dataset="clever.raw",
+    version=1,
+    key="Clever district ID",
+    description=(
+        "Every Clever event the poller fetched and every snapshot record of a sync, "
+        "in Clever's order per district; the source a replay rebuilds state from."
+    ),
+    cleanup_policy=CleanupPolicy.DELETE,
+)
+POLLER_CURSORS = TopicSpec(
+    dataset="poller.cursors",
+    version=1,
+    key="Clever district ID",
+    description="The poller's last published Clever event ID per district, written in the "
+    "same transaction as the events it covers.",
+    cleanup_policy=CleanupPolicy.COMPACT,
+)
+PRIVILEGE_CHANGES = TopicSpec(
+    dataset="privileges.changes",
+    version=1,
+    key="Clever district ID",
+    description="Granted, revoked and changed privileges of (contact, student) pairs.",
+    cleanup_policy=CleanupPolicy.DELETE,
+)
+PRIVILEGE_STATE = TopicSpec(
+    dataset="privileges.state",
+    version=1,
+    key="district ID, contact ID, student ID",
+    description="The current privileges, one record per pair, a tombstone when it ends; "
+    "a new consumer bootstraps from it.",
+    cleanup_policy=CleanupPolicy.COMPACT,
+)
+DEAD_LETTERS = TopicSpec(
+    dataset="dead-letters",
+    version=1,
+    key="source topic, partition and offset",
+    description="Records the pipeline could not process, with the error and their origin.",
+    cleanup_policy=CleanupPolicy.DELETE,
+    retention_ms=30 * _DAY_MS,
+)
+SELFCHECK = TopicSpec(
+    dataset="selfcheck",
+    version=1,
+    key="a random token",
+    description="Written and read back by `clever-stream selfcheck` and the demo to prove a "
+    "transactional round trip; consumers of the pipeline ignore it.",
+    cleanup_policy=CleanupPolicy.DELETE,
+    retention_ms=60 * 60 * 1000,
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    RAW_EVENTS,
+    POLLER_CURSORS,
+    PRIVILEGE_CHANGES,
+    PRIVILEGE_STATE,
+    DEAD_LETTERS,
+    SELFCHECK,
+)

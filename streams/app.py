@@ -1,0 +1,41 @@
+"""Build the Faust app from settings; nothing connects until the app starts."""
+
+from __future__ import annotations
+
+import faust
+
+from clever_stream.exceptions import ConfigurationError
+from streams.settings import WorkerSettings
+
+
+def create_app(settings: WorkerSettings, *, replication_factor: int) -> faust.App:
+    """A Faust app on the aiokafka driver, configured from ``settings``.
+
+    ``replication_factor`` is passed in rather than read from settings because its default
+    depends on the cluster (see ``clever_stream.admin.default_replication_factor``).
+    """
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigurationError(
+            "a worker needs Kafka, and KAFKA_BOOTSTRAP_SERVERS is not set",
+            hint="export KAFKA_BOOTSTRAP_SERVERS=host:port",
+        )
+    brokers = [
+        f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
+    ]
+    return faust.App(
+        settings.app_id,
+        broker=brokers,
+        store=settings.store,
+        processing_guarantee=settings.processing_guarantee,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=replication_factor,
+        datadir=str(settings.data_dir),
+        web_enabled=settings.web_enabled,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        broker_request_timeout=settings.broker_request_timeout_s,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Agents and tables are registered explicitly by the wiring, never by import scanning.
+        autodiscover=False,
+    )

@@ -1,0 +1,41 @@
+"""Settings of a Faust worker (env prefix ``CLEVER_WORKER_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from clever_stream.settings import KafkaSettings
+
+
+class WorkerSettings(KafkaSettings):
+    """How a worker joins its group, keeps its tables and serves its web views."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLEVER_WORKER_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
+
+    app_id: str = Field(
+        default="clever-stream-privileges",
+        description="Faust app ID: the consumer group, and the prefix of its internal topics.",
+    )
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
+        default="exactly_once",
+        description="Faust's processing guarantee; exactly_once uses Kafka transactions.",
+    )
+    store: str = Field(
+        default="memory://",
+        description="Table store URL: memory:// or rocksdb:// (rebuilt from changelogs).",
+    )
+    data_dir: Path = Field(
+        default=Path("worker-data"), description="Folder for the worker's local table state."
+    )
+    web_enabled: bool = Field(default=True, description="Serve the query views over HTTP.")
+    web_host: str = Field(default="127.0.0.1", description="Address of the web server.")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web server.")
+    broker_request_timeout_s: float = Field(
+        default=90.0, gt=0, description="Bound on each request to Kafka."
+    )

@@ -1,0 +1,67 @@
+"""The `local-kafka` and `clever-stream` commands: output and exit codes a user relies on."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from clever_stream.console import PROJECT_ERROR
+from localkafka.cli import NOT_RUNNING
+from localkafka.procs import is_alive
+from tests.e2e.conftest import CommandEnv, run_command
+
+pytestmark = pytest.mark.e2e
+
+
+def test_local_kafka_start_status_stop(command_env: CommandEnv) -> None:
+    env = command_env()
+    try:
+        started = run_command("localkafka", "start", env=env)
+        assert started.code == 0, started.output
+        pid = int(re.search(r"Started Kafka \S+ pid (\d+)", started.output)[1])  # type: ignore[index]
+        assert "export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:" in started.output
+
+        # The broker outlives the command that started it.
+        status = run_command("localkafka", "status", env=env)
+        assert (status.code, status.output.startswith("Running: serving at")) == (0, True)
+        again = run_command("localkafka", "start", env=env)
+        assert "Already running: Kafka" in again.output
+        assert f"pid {pid}" in again.output
+    finally:
+        stopped = run_command("localkafka", "stop", env=env)
+    assert (stopped.code, stopped.output.strip()) == (0, "Stopped.")
+    assert not is_alive(pid)
+    status = run_command("localkafka", "status", env=env)
+    assert status.code == NOT_RUNNING
+
+
+def test_topics_create_needs_a_cluster_and_says_how(command_env: CommandEnv) -> None:
+    finished = run_command("clever_stream", "topics", "create", env=command_env())
+
+    assert finished.code == PROJECT_ERROR
+    assert "KAFKA_BOOTSTRAP_SERVERS is not set" in finished.output
+    assert "What to do:" in finished.output
+    assert "Traceback" not in finished.output
+
+
+def test_topics_create_is_idempotent(command_env: CommandEnv, bootstrap_servers: str) -> None:
+    env = command_env(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX="e2e-topics"
+    )
+
+    first = run_command("clever_stream", "topics", "create", env=env)
+    second = run_command("clever_stream", "topics", "create", env=env)
+
+    assert first.code == second.code == 0, first.output + second.output
+    assert first.output.count("created ") == 6
+    assert second.output.count("exists ") == 6
+
+
+def test_selfcheck_against_a_cluster(command_env: CommandEnv, bootstrap_servers: str) -> None:
+    finished = run_command(
+        "clever_stream", "selfcheck", env=command_env(KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers)
+    )
+
+    assert finished.code == 0, finished.output
+    assert finished.output.startswith(f"OK: {bootstrap_servers} committed to")

@@ -1,0 +1,87 @@
+"""`clever-stream demo` (what `make demo` runs) as a user runs it: start, show, Ctrl-C, gone."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from localkafka.config import BrokerLayout
+from localkafka.procs import is_alive, pids_with_argument
+from tests.e2e.conftest import CommandEnv, run_command
+
+pytestmark = pytest.mark.e2e
+
+READY = "Press Ctrl-C to stop."
+
+
+async def run_until_ready_then_signal(env: dict[str, str], sig: signal.Signals) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "clever_stream",
+        "demo",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+
+        async def read_until_ready() -> None:
+            while not lines or READY not in lines[-1]:
+                line = await process.stdout.readline()  # type: ignore[union-attr]
+                if not line:
+                    raise AssertionError("the demo ended before it was ready:\n" + "".join(lines))
+                lines.append(line.decode())
+
+        await asyncio.wait_for(read_until_ready(), timeout=180)
+        process.send_signal(sig)
+        rest, _ = await asyncio.wait_for(process.communicate(), timeout=90)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, "".join(lines) + rest.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_the_demo_runs_until_interrupted_and_leaves_no_java_behind(
+    command_env: CommandEnv, tmp_path: Path, sig: signal.Signals
+) -> None:
+    code, output = asyncio.run(run_until_ready_then_signal(command_env(), sig))
+
+    assert code == 0, output
+    assert "clever-stream.clever.raw.v1" in output
+    assert "the aborted write was not seen" in output
+    match = re.search(r"pid (\d+), started by this demo", output)
+    assert match, output
+    assert not is_alive(int(match[1]))
+    assert "Nothing is left running." in output
+    marker = BrokerLayout((tmp_path / "broker").resolve()).command_line_marker
+    assert pids_with_argument(marker) == []
+
+
+def test_the_demo_uses_an_existing_cluster_when_told(
+    command_env: CommandEnv, bootstrap_servers: str, tmp_path: Path
+) -> None:
+    finished = run_command(
+        "clever_stream",
+        "demo",
+        "--duration",
+        "0.5",
+        env=command_env(
+            KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX="e2e-demo"
+        ),
+    )
+
+    assert finished.code == 0, finished.output
+    assert "external cluster" in finished.output
+    assert "e2e-demo.privileges.state.v1" in finished.output
+    assert not (tmp_path / "broker").exists()  # no local broker was started
