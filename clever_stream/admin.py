@@ -11,6 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
 from clever_stream.exceptions import TopicSetupError
+from clever_stream.kafka_errors import kafka_errors
 from clever_stream.settings import KafkaSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 
@@ -131,19 +132,20 @@ async def ensure_pipeline_topics(
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
     )
-    try:
-        await admin.start()
-        replicas = settings.topic_replication_factor or await default_replication_factor(admin)
-        return await ensure_topics(
-            admin,
-            ALL_TOPICS,
-            prefix=settings.topic_prefix,
-            partitions=settings.topic_partitions,
-            replication_factor=replicas,
-            timeout_ms=int(timeout_s * 1000),
-        )
-    finally:
-        await admin.close()
+    with kafka_errors("create the pipeline's topics", bootstrap_servers):
+        try:
+            await admin.start()
+            replicas = settings.topic_replication_factor or await default_replication_factor(admin)
+            return await ensure_topics(
+                admin,
+                ALL_TOPICS,
+                prefix=settings.topic_prefix,
+                partitions=settings.topic_partitions,
+                replication_factor=replicas,
+                timeout_ms=int(timeout_s * 1000),
+            )
+        finally:
+            await admin.close()
 
 
 async def default_replication_factor(admin: AIOKafkaAdminClient) -> int:

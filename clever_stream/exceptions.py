@@ -28,3 +28,7 @@ class SelfCheckError(CleverStreamError):
 
 class ConfigurationError(CleverStreamError):
     """A setting is missing or does not make sense."""
+
+
+class KafkaUnavailableError(CleverStreamError):
+    """Kafka could not be reached, or refused a request we cannot do without."""

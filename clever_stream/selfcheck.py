@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from clever_stream.exceptions import SelfCheckError
+from clever_stream.kafka_errors import kafka_errors
 
 logger = logging.getLogger(__name__)
 
@@ -53,20 +54,21 @@ async def transactional_round_trip(
     )
     key = token.encode()
     try:
-        async with asyncio.timeout(timeout_s):
-            await producer.start()
-            await producer.begin_transaction()
-            aborted = await producer.send_and_wait(topic, key=key, value=ABORTED_VALUE)
-            await producer.abort_transaction()
-            started = time.perf_counter()
-            async with producer.transaction():
-                committed = await producer.send_and_wait(topic, key=key, value=COMMITTED_VALUE)
-            await consumer.start()
-            partition = TopicPartition(topic, aborted.partition)
-            consumer.assign([partition])
-            consumer.seek(partition, aborted.offset)
-            record = await consumer.getone()
-            latency_ms = (time.perf_counter() - started) * 1000
+        with kafka_errors("run the self-check", bootstrap_servers):
+            async with asyncio.timeout(timeout_s):
+                await producer.start()
+                await producer.begin_transaction()
+                aborted = await producer.send_and_wait(topic, key=key, value=ABORTED_VALUE)
+                await producer.abort_transaction()
+                started = time.perf_counter()
+                async with producer.transaction():
+                    committed = await producer.send_and_wait(topic, key=key, value=COMMITTED_VALUE)
+                await consumer.start()
+                partition = TopicPartition(topic, aborted.partition)
+                consumer.assign([partition])
+                consumer.seek(partition, aborted.offset)
+                record = await consumer.getone()
+                latency_ms = (time.perf_counter() - started) * 1000
     except TimeoutError as error:
         raise SelfCheckError(
             f"the transactional round trip through {topic} took over {timeout_s:.0f}s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from faust.types.enums import ProcessingGuarantee
 
 from clever_stream.exceptions import ConfigurationError
 from streams.app import create_app
@@ -23,7 +24,9 @@ def test_the_app_is_configured_from_settings(tmp_path: Path) -> None:
 
     assert app.conf.id == "privileges-test"
     assert [str(url) for url in app.conf.broker] == ["kafka://kafka-1:9092", "kafka://kafka-2:9092"]
-    assert app.conf.processing_guarantee.value == "exactly_once"
+    # Faust annotates this setting as the enum class, not a member of it.
+    guarantee: object = app.conf.processing_guarantee
+    assert guarantee is ProcessingGuarantee.EXACTLY_ONCE
     assert app.conf.topic_replication_factor == 3
     assert app.conf.web_port == 7070
     assert str(app.conf.store) == "memory:"
