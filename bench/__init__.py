@@ -1,0 +1,1 @@
+"""Benchmarks that print figures for design choices; never run as assertions in the test suite."""

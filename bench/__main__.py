@@ -1,0 +1,110 @@
+"""``python -m bench``: run every benchmark against one broker and print the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import operator
+import os
+import platform
+import statistics
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
+from clever_stream.console import reporting_errors
+from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
+
+console = Console()
+
+
+def main(
+    messages: Annotated[
+        int, typer.Option(min=1, help="Messages per variant and repeat (about 1 KiB each).")
+    ] = 50_000,
+    repeat: Annotated[
+        int, typer.Option(min=1, help="Measured repeats; their median and range are shown.")
+    ] = 3,
+    partitions: Annotated[int, typer.Option(min=1, help="Partitions of each topic.")] = 6,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds any one step may take before the run fails.")
+    ] = 300.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Measure the publish rates the poller chooses between, side by side on one broker.
+
+    A local broker in a fresh folder is started and stopped here, unless
+    KAFKA_BOOTSTRAP_SERVERS names a cluster. Compare the ratios, not the absolute rates.
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Progress of each measurement goes to stderr; the figures alone go to stdout.
+    logging.getLogger("bench").setLevel(logging.INFO)
+    config = PublishBenchConfig(
+        messages=messages, repeat=repeat, partitions=partitions, timeout_s=timeout
+    )
+    with (
+        reporting_errors(console),
+        tempfile.TemporaryDirectory(prefix="clever-stream-bench-") as state_dir,
+        # Entered here, in the main thread and outside the event loop, as the broker requires.
+        local_kafka(LocalKafkaSettings(state_dir=Path(state_dir))) as broker,
+    ):
+        figures = asyncio.run(run_publish_bench(broker.bootstrap_servers, config))
+    console.print(_table(figures, config))
+    console.print(_machine(broker), highlight=False, soft_wrap=True)
+
+
+def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
+    """One row per variant: median rate, its range over the repeats, and the ratio to (a).
+
+    The ratio is the median of each repeat's ratio: variants of one repeat ran back to back,
+    so drift between repeats cancels out of it.
+    """
+    baseline = next(row for row in figures if row.variant is IDEMPOTENT).rates
+    size = figures[0].message_bytes
+    table = Table(
+        title=f"Kafka publish: {config.messages:,} messages of {size:.0f} B, median of "
+        f"{config.repeat}",
+        caption=f"{config.districts} district keys, {config.partitions} partitions. txn/N: a "
+        "transaction per N messages (a Clever page); (c) reads txn/1000's topic; "
+        "vs (a): median of per-repeat ratios",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("variant")
+    for heading in ("msg/s", "min-max msg/s", "MiB/s", "vs (a)"):
+        table.add_column(heading, justify="right")
+    for row in figures:
+        table.add_row(
+            row.variant.label,
+            f"{row.median:,.0f}",
+            f"{min(row.rates):,.0f}-{max(row.rates):,.0f}",
+            f"{row.mib_per_s:.1f}",
+            f"{statistics.median(map(operator.truediv, row.rates, baseline)):.2f}",
+        )
+    return table
+
+
+def _machine(broker: RunningBroker) -> str:
+    """What the figures were measured on, since they mean little without it."""
+    kafka = (
+        f"Kafka {broker.kafka_version} (local broker, sharing the CPUs)"
+        if broker.kafka_version
+        else "Kafka of KAFKA_BOOTSTRAP_SERVERS (version not probed)"
+    )
+    return (
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, aiokafka {version('aiokafka')}, {kafka}"
+    )
+
+
+if __name__ == "__main__":
+    typer.run(main)
