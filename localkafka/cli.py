@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from rich.console import Console
 
 from clever_stream.console import reporting_errors
 from localkafka.broker import LocalKafka, RunningBroker
-from localkafka.maven import resolve_kafka
+from localkafka.maven import cached_jars, resolve_kafka
 from localkafka.settings import LocalKafkaSettings
 
 app = typer.Typer(
@@ -38,9 +39,12 @@ def configure(
 def resolve() -> None:
     """Resolve Kafka's jars from Maven Central into the cache (reused when already there)."""
     settings = LocalKafkaSettings()
+    cached = cached_jars(settings) is not None
+    started = time.monotonic()
     with reporting_errors(console):
         jars = resolve_kafka(settings)
-    console.print(f"Kafka {jars.version} jars in [bold]{jars.libs_dir}[/bold]")
+    how = "already in the cache" if cached else f"resolved in {time.monotonic() - started:.1f}s"
+    console.print(f"Kafka {jars.version} jars in [bold]{jars.libs_dir}[/bold] ({how})")
 
 
 @app.command()

@@ -81,8 +81,15 @@ class BrokerLayout:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster ID: 16 random bytes, URL-safe base64 without padding (as kafka-storage)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    """A KRaft cluster ID: 16 random bytes, URL-safe base64 without padding (as kafka-storage).
+
+    Like Kafka's own ``Uuid.randomUuid``, never one that starts with "-": a command line
+    would take it for an option.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def render_server_properties(

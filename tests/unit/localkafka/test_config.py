@@ -39,12 +39,14 @@ def test_server_properties_fit_a_single_node_on_loopback() -> None:
     assert properties["auto.create.topics.enable"] == "false"
 
 
-def test_cluster_ids_are_random_16_byte_urlsafe_ids() -> None:
-    first, second = new_cluster_id(), new_cluster_id()
+def test_cluster_ids_are_random_16_byte_urlsafe_ids_that_never_look_like_options() -> None:
+    # One ID in 64 would start with "-" if nothing prevented it: 2,000 draws meet that case.
+    ids = [new_cluster_id() for _ in range(2_000)]
 
-    assert first != second
-    assert len(first) == 22
-    assert len(base64.urlsafe_b64decode(first + "==")) == 16
+    assert len(set(ids)) == len(ids)
+    assert all(len(cluster_id) == 22 for cluster_id in ids)
+    assert all(len(base64.urlsafe_b64decode(cluster_id + "==")) == 16 for cluster_id in ids)
+    assert not any(cluster_id.startswith("-") for cluster_id in ids)
 
 
 def test_logging_goes_to_the_state_folder_and_the_jvm_names_it() -> None:

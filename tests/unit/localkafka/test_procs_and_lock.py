@@ -12,6 +12,7 @@ import pytest
 from localkafka import procs
 from localkafka.exceptions import BrokerLockedError
 from localkafka.filelock import file_lock
+from tests.waiting import wait_until
 
 
 def test_this_process_is_alive_with_a_start_time_and_arguments() -> None:
@@ -35,7 +36,11 @@ def test_a_process_is_found_by_an_argument(tmp_path: Path) -> None:
         [sys.executable, "-c", "import sys; sys.stdin.read()", marker], stdin=subprocess.PIPE
     )
     try:
-        assert procs.pids_with_argument(marker) == [child.pid]
+        # Until the child has exec'd, /proc shows the arguments of its parent.
+        found = wait_until(
+            lambda: procs.pids_with_argument(marker), timeout_s=30, what="the child to exec"
+        )
+        assert found == [child.pid]
     finally:
         child.communicate(timeout=30)
     assert procs.pids_with_argument(marker) == []
