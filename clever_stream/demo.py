@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.table import Table
 
 from clever_stream.admin import TopicOutcome, ensure_pipeline_topics
@@ -80,29 +80,33 @@ async def _serve(
 
 def _where_everything_is(
     broker: RunningBroker, topics: list[TopicOutcome], round_trip: RoundTrip
-) -> Table:
-    table = Table(title="clever-stream demo", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Kafka", _describe_broker(broker))
-    table.add_row("bootstrap servers", broker.bootstrap_servers)
+) -> Group:
+    where = Table(title="Where everything is", show_header=False, title_justify="left")
+    where.add_column(style="bold")
+    where.add_column()
+    where.add_row("Kafka", _describe_broker(broker))
+    where.add_row("bootstrap servers", broker.bootstrap_servers)
     if not broker.external:
-        table.add_row("broker log", str(broker.log_file))
-        table.add_row("broker data", str(broker.data_dir))
-        table.add_row("Kafka jars", str(broker.jars_dir))
-    for outcome in topics:
-        table.add_row(
-            "topic" if outcome is topics[0] else "",
-            f"{outcome.name}  ({outcome.partitions} partitions, {outcome.spec.cleanup_policy}, "
-            f"{'created' if outcome.created else 'existed'})",
-        )
-    table.add_row(
+        where.add_row("broker log", str(broker.log_file))
+        where.add_row("broker data", str(broker.data_dir))
+        where.add_row("Kafka jars", str(broker.jars_dir))
+    where.add_row(
         "round trip",
-        f"committed to {round_trip.topic}[{round_trip.partition}]@{round_trip.offset}, "
-        f"read back with read_committed in {round_trip.latency_ms:.0f} ms; "
-        "the aborted write was not seen",
+        f"committed to {round_trip.topic}[{round_trip.partition}]@{round_trip.offset} and read "
+        f"back with read_committed in {round_trip.latency_ms:.0f} ms; the aborted write was "
+        "not seen",
     )
-    return table
+    topic_table = Table(title="Topics", title_justify="left")
+    for heading in ("topic", "partitions", "cleanup", ""):
+        topic_table.add_column(heading)
+    for outcome in topics:
+        topic_table.add_row(
+            outcome.name,
+            str(outcome.partitions),
+            str(outcome.spec.cleanup_policy),
+            "created" if outcome.created else "existed",
+        )
+    return Group(where, topic_table)
 
 
 def _describe_broker(broker: RunningBroker) -> str:
