@@ -109,12 +109,21 @@ class LocalKafka:
         SIGKILL. ``fresh`` deletes the topics and metadata of any earlier run first.
         Must be called from the main thread: Linux ties the broker's life to that thread.
         """
+        # Before the lock: a first resolve may take minutes, and has a lock of its own.
+        java = find_java()
+        jars = resolve_kafka(self._settings)
         with file_lock(
             self.layout.lock_file, timeout_s=self._settings.lock_timeout_s, purpose="broker start"
         ):
             record = self._live_record()
             if record is not None and not fresh and self._serving(record):
                 logger.info("reusing broker pid %d at %s", record.pid, record.bootstrap_servers)
+                if not record.detached:
+                    logger.warning(
+                        "broker pid %d belongs to another running process and stops with it; "
+                        "`local-kafka start` gives one that outlives every user",
+                        record.pid,
+                    )
                 return self._running(record, started_here=False)
             if record is not None:
                 logger.warning(
@@ -125,7 +134,7 @@ class LocalKafka:
             self._stop_everything()
             if fresh:
                 shutil.rmtree(self.layout.data_dir, ignore_errors=True)
-            return self._launch(detached=detached)
+            return self._launch(java, jars, detached=detached)
 
     def stop(self) -> bool:
         """Stop the broker of this state folder (and any orphan of it); True if one ran."""
@@ -151,9 +160,7 @@ class LocalKafka:
 
     # -- starting ---------------------------------------------------------------------------
 
-    def _launch(self, *, detached: bool) -> RunningBroker:
-        java = find_java()
-        jars = resolve_kafka(self._settings)
+    def _launch(self, java: Java, jars: KafkaJars, *, detached: bool) -> RunningBroker:
         settings = self._settings
         layout = self.layout
         layout.log_dir.mkdir(parents=True, exist_ok=True)
