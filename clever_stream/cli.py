@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from clever_stream.admin import ensure_pipeline_topics
-from clever_stream.console import reporting_errors
+from clever_stream.console import VerboseOption, configure_logging, reporting_errors
 from clever_stream.demo import run_demo
 from clever_stream.exceptions import ConfigurationError
 from clever_stream.selfcheck import transactional_round_trip
@@ -30,14 +29,9 @@ console = Console()
 
 
 @app.callback()
-def configure(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
-) -> None:
+def configure(verbose: VerboseOption = False) -> None:
     """Settings come from the environment (see .env.example)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=verbose)
 
 
 @app.command()

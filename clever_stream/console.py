@@ -1,9 +1,11 @@
-"""What our command-line tools share: one way to report a project error without a traceback."""
+"""What our command-line tools share: a --verbose option and errors without a traceback."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,6 +13,7 @@ from rich.markup import escape
 
 from clever_stream.exceptions import CleverStreamError
 
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")]
 # Exit code for an error we raised on purpose (1 stays for crashes, 2 is click's usage error).
 PROJECT_ERROR = 4
 
@@ -23,3 +26,11 @@ def reporting_errors(console: Console) -> Iterator[None]:
     except CleverStreamError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(PROJECT_ERROR) from error
+
+
+def configure_logging(*, verbose: bool) -> None:
+    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from clever_stream.console import reporting_errors
+from clever_stream.console import VerboseOption, configure_logging, reporting_errors
 from localkafka.broker import LocalKafka, RunningBroker
 from localkafka.maven import cached_jars, resolve_kafka
 from localkafka.settings import LocalKafkaSettings
@@ -25,14 +24,9 @@ NOT_RUNNING = 3
 
 
 @app.callback()
-def configure(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
-) -> None:
+def configure(verbose: VerboseOption = False) -> None:
     """Settings come from LOCAL_KAFKA_* variables (see .env.example)."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(verbose=verbose)
 
 
 @app.command()

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import faust
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from streams.app import create_app
 from streams.settings import WorkerSettings
+from tests.kafka_reading import read_partition
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -59,32 +59,6 @@ async def test_an_agent_updates_a_changelog_backed_table(
 
     # The table is backed by a changelog topic, written in the agent's transactions: a
     # read_committed reader of it finds the same counts (what recovery rebuilds from).
-    changelog = await latest_values(bootstrap_servers, counts.changelog_topic.get_topic_name())
-    assert changelog == {b'"guardian"': b"2", b'"parent"': b"1"}
-
-
-async def latest_values(bootstrap_servers: str, topic: str) -> dict[bytes, bytes]:
-    """The last value of each key in partition 0 of ``topic``, read_committed."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        await consumer.seek_to_beginning(partition)
-        end = (await consumer.end_offsets([partition]))[partition]
-        latest: dict[bytes, bytes] = {}
-
-        async def read_to_end() -> None:
-            while await consumer.position(partition) < end:
-                batches = await consumer.getmany(partition, timeout_ms=500)
-                for record in batches.get(partition, []):
-                    latest[record.key] = record.value
-
-        await asyncio.wait_for(read_to_end(), timeout=30)
-        return latest
-    finally:
-        await consumer.stop()
+    changelog = await read_partition(bootstrap_servers, counts.changelog_topic.get_topic_name())
+    latest = {record.key: record.value for record in changelog}
+    assert latest == {b'"guardian"': b"2", b'"parent"': b"1"}
