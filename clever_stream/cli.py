@@ -13,7 +13,7 @@ from clever_stream.admin import ensure_pipeline_topics
 from clever_stream.console import VerboseOption, configure_logging, reporting_errors
 from clever_stream.demo import run_demo
 from clever_stream.exceptions import ConfigurationError
-from clever_stream.selfcheck import transactional_round_trip
+from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from localkafka import LocalKafkaSettings, local_kafka
 from schemas.topics import ALL_TOPICS, SELFCHECK
@@ -59,21 +59,19 @@ def selfcheck() -> None:
     """Prove the cluster serves transactions: an aborted and a committed write, read back."""
     settings = CliSettings()
     with reporting_errors(console), local_kafka(LocalKafkaSettings()) as broker:
-        asyncio.run(
-            ensure_pipeline_topics(
-                broker.bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
-            )
-        )
-        trip = asyncio.run(
-            transactional_round_trip(
-                broker.bootstrap_servers,
-                topic=SELFCHECK.name(settings.topic_prefix),
-                timeout_s=settings.kafka_timeout_s,
-            )
-        )
+        trip = asyncio.run(_selfcheck(broker.bootstrap_servers, settings))
     console.print(
-        f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@{trip.offset} "
-        f"and hid the aborted write; read back in {trip.latency_ms:.0f} ms"
+        f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@"
+        f"{trip.offset} and hid the aborted write; read back in {trip.latency_ms:.0f} ms"
+    )
+
+
+async def _selfcheck(bootstrap_servers: str, settings: CliSettings) -> RoundTrip:
+    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s)
+    return await transactional_round_trip(
+        bootstrap_servers,
+        topic=SELFCHECK.name(settings.topic_prefix),
+        timeout_s=settings.kafka_timeout_s,
     )
 
 
