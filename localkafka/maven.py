@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -62,14 +63,44 @@ class KafkaJars:
         return str(self.libs_dir / "*")
 
 
+@dataclass(frozen=True)
+class MavenRequest:
+    """Jars to resolve: a pom and its properties, into ``<cache>/<folder>/libs``."""
+
+    folder: str
+    pom: str
+    properties: Mapping[str, str]
+    #: A jar that must be among the results, as a glob, e.g. ``kafka_2.13-*.jar``.
+    expected_jar: str
+    #: What the request is, for messages: ``org.apache.kafka:kafka_2.13:4.1.1``.
+    coordinates: str
+    #: What to do when Maven reaches the repository but the artifact is not there.
+    not_found_hint: str
+
+
 def pom_text() -> str:
-    """The pom the project ships (``localkafka/pom.xml``)."""
+    """The pom the project ships for Kafka (``localkafka/pom.xml``)."""
     return resources.files("localkafka").joinpath("pom.xml").read_text(encoding="utf-8")
 
 
-def resolution_key(version: str, pom: str) -> str:
-    """What the cached jars were resolved from; a change of either means resolve again."""
-    return hashlib.sha256(f"{version}\n{pom}".encode()).hexdigest()
+def kafka_request(settings: LocalKafkaSettings) -> MavenRequest:
+    """The Maven request for the Kafka broker of ``settings``."""
+    version = settings.kafka_version
+    return MavenRequest(
+        folder=f"kafka-{version}",
+        pom=pom_text(),
+        properties={"kafka.version": version},
+        expected_jar="kafka_2.13-*.jar",
+        coordinates=f"org.apache.kafka:kafka_2.13:{version}",
+        not_found_hint="check LOCAL_KAFKA_KAFKA_VERSION names a published Kafka 4.x or 3.9.x "
+        "release",
+    )
+
+
+def resolution_key(request: MavenRequest) -> str:
+    """What the cached jars were resolved from; a change of pom or properties resolves again."""
+    properties = "\n".join(f"{key}={value}" for key, value in sorted(request.properties.items()))
+    return hashlib.sha256(f"{properties}\n{request.pom}".encode()).hexdigest()
 
 
 def is_network_failure(maven_output: str) -> bool:
@@ -82,46 +113,68 @@ def kafka_dir(settings: LocalKafkaSettings, version: str) -> Path:
     return settings.resolved_cache_dir / f"kafka-{version}"
 
 
-def cached_jars(settings: LocalKafkaSettings) -> KafkaJars | None:
-    """The jars already in the cache for this version and pom, if complete."""
-    version_dir = kafka_dir(settings, settings.kafka_version)
-    marker = version_dir / _MARKER
-    libs = version_dir / "libs"
-    key = resolution_key(settings.kafka_version, pom_text())
-    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == key and libs.is_dir():
-        return KafkaJars(version=settings.kafka_version, libs_dir=libs)
+def cached_libs(request: MavenRequest, cache_dir: Path) -> Path | None:
+    """The jars of ``request`` already in ``cache_dir``, if completely resolved."""
+    folder = cache_dir / request.folder
+    marker = folder / _MARKER
+    libs = folder / "libs"
+    if (
+        marker.is_file()
+        and marker.read_text(encoding="utf-8").strip() == resolution_key(request)
+        and libs.is_dir()
+    ):
+        return libs
     return None
 
 
+def cached_jars(settings: LocalKafkaSettings) -> KafkaJars | None:
+    """Kafka's jars already in the cache for this version and pom, if complete."""
+    libs = cached_libs(kafka_request(settings), settings.resolved_cache_dir)
+    return None if libs is None else KafkaJars(version=settings.kafka_version, libs_dir=libs)
+
+
 def resolve_kafka(settings: LocalKafkaSettings) -> KafkaJars:
-    """Kafka's jars for ``settings.kafka_version``, resolving them with Maven if not cached.
+    """Kafka's jars for ``settings.kafka_version``, resolving them with Maven if not cached."""
+    libs = resolve_jars(
+        kafka_request(settings),
+        cache_dir=settings.resolved_cache_dir,
+        maven_settings=settings.maven_settings,
+        timeout_s=settings.maven_timeout_s,
+    )
+    return KafkaJars(version=settings.kafka_version, libs_dir=libs)
+
+
+def resolve_jars(
+    request: MavenRequest, *, cache_dir: Path, maven_settings: Path | None, timeout_s: float
+) -> Path:
+    """The ``libs`` folder of ``request``, resolving it with Maven if not cached.
 
     The copy goes to a temporary folder that is renamed into place, and a marker is written
-    last, so an interrupted resolve is never mistaken for a complete one.
+    last, so an interrupted resolve is never mistaken for a complete one. A lock keeps two
+    processes from resolving at once.
     """
-    jars = cached_jars(settings)
-    if jars is not None:
-        return jars
-    cache_dir = settings.resolved_cache_dir
-    with file_lock(
-        cache_dir / ".resolve.lock", timeout_s=settings.maven_timeout_s, purpose="Maven resolve"
-    ):
-        jars = cached_jars(settings)  # another process may have finished while we waited
-        if jars is not None:
-            return jars
-        return _resolve_locked(settings)
+    libs = cached_libs(request, cache_dir)
+    if libs is not None:
+        return libs
+    with file_lock(cache_dir / ".resolve.lock", timeout_s=timeout_s, purpose="Maven resolve"):
+        libs = cached_libs(request, cache_dir)  # another process may have finished meanwhile
+        if libs is not None:
+            return libs
+        return _resolve_locked(
+            request, cache_dir=cache_dir, maven_settings=maven_settings, timeout_s=timeout_s
+        )
 
 
-def _resolve_locked(settings: LocalKafkaSettings) -> KafkaJars:
+def _resolve_locked(
+    request: MavenRequest, *, cache_dir: Path, maven_settings: Path | None, timeout_s: float
+) -> Path:
     mvn = find_maven()
-    version = settings.kafka_version
-    pom = pom_text()
-    version_dir = kafka_dir(settings, version)
-    version_dir.mkdir(parents=True, exist_ok=True)
-    pom_path = version_dir / "pom.xml"
-    pom_path.write_text(pom, encoding="utf-8")
-    staging = version_dir / "libs.partial"
-    libs = version_dir / "libs"
+    folder = cache_dir / request.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    pom_path = folder / "pom.xml"
+    pom_path.write_text(request.pom, encoding="utf-8")
+    staging = folder / "libs.partial"
+    libs = folder / "libs"
     shutil.rmtree(staging, ignore_errors=True)
     command = [
         str(mvn),
@@ -130,27 +183,27 @@ def _resolve_locked(settings: LocalKafkaSettings) -> KafkaJars:
         "-Dstyle.color=never",
         "--file",
         str(pom_path),
-        f"-Dkafka.version={version}",
+        *(f"-D{key}={value}" for key, value in request.properties.items()),
         "-DincludeScope=runtime",
         f"-DoutputDirectory={staging}",
         _COPY_DEPENDENCIES,
     ]
-    if settings.maven_settings is not None:
-        command[1:1] = ["--settings", str(settings.maven_settings)]
-    logger.info("resolving org.apache.kafka:kafka_2.13:%s with Maven into %s", version, libs)
+    if maven_settings is not None:
+        command[1:1] = ["--settings", str(maven_settings)]
+    logger.info("resolving %s with Maven into %s", request.coordinates, libs)
     started = time.monotonic()
     try:
         completed = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
             command,
             capture_output=True,
             text=True,
-            timeout=settings.maven_timeout_s,
+            timeout=timeout_s,
             check=False,
             env={**os.environ, "MAVEN_OPTS": os.environ.get("MAVEN_OPTS", "-Xmx512m")},
         )
     except subprocess.TimeoutExpired as error:
         raise MavenCentralUnreachableError(
-            f"Maven did not finish resolving Kafka {version} in {settings.maven_timeout_s:.0f}s",
+            f"Maven did not finish resolving {request.coordinates} in {timeout_s:.0f}s",
             hint=_unreachable_hint(),
         ) from error
     output = _ANSI_ESCAPE.sub("", completed.stdout + completed.stderr)
@@ -158,28 +211,28 @@ def _resolve_locked(settings: LocalKafkaSettings) -> KafkaJars:
         tail = summarize_maven_errors(output)
         if is_network_failure(output):
             raise MavenCentralUnreachableError(
-                f"Maven could not reach its repository to resolve Kafka {version}:\n{tail}",
+                f"Maven could not reach its repository to resolve {request.coordinates}:\n{tail}",
                 hint=_unreachable_hint(),
             )
         raise MavenResolveError(
-            f"Maven could not resolve org.apache.kafka:kafka_2.13:{version}:\n{tail}",
-            hint="check LOCAL_KAFKA_KAFKA_VERSION names a published Kafka 4.x or 3.9.x release",
+            f"Maven could not resolve {request.coordinates}:\n{tail}",
+            hint=request.not_found_hint,
         )
-    if not any(staging.glob("kafka_2.13-*.jar")):
+    if not any(staging.glob(request.expected_jar)):
         raise MavenResolveError(
-            f"Maven succeeded but left no kafka_2.13 jar in {staging}",
+            f"Maven succeeded but left no {request.expected_jar} in {staging}",
             hint="delete the cache folder and retry; report the Maven output if it persists",
         )
     shutil.rmtree(libs, ignore_errors=True)
     staging.rename(libs)
-    (version_dir / _MARKER).write_text(resolution_key(version, pom) + "\n", encoding="utf-8")
+    (folder / _MARKER).write_text(resolution_key(request) + "\n", encoding="utf-8")
     logger.info(
-        "resolved Kafka %s (%d jars) in %.1fs",
-        version,
+        "resolved %s (%d jars) in %.1fs",
+        request.coordinates,
         sum(1 for _ in libs.glob("*.jar")),
         time.monotonic() - started,
     )
-    return KafkaJars(version=version, libs_dir=libs)
+    return libs
 
 
 def summarize_maven_errors(maven_output: str) -> str:

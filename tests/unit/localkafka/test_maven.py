@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from localkafka.maven import (
     cached_jars,
     is_network_failure,
     kafka_dir,
+    kafka_request,
     pom_text,
     resolution_key,
     resolve_kafka,
@@ -24,11 +26,12 @@ def test_the_shipped_pom_pins_the_default_version() -> None:
 
 
 def test_the_resolution_key_follows_version_and_pom() -> None:
-    key = resolution_key("4.1.1", "<pom/>")
+    request = kafka_request(LocalKafkaSettings(kafka_version="4.1.1"))
+    key = resolution_key(request)
 
-    assert key == resolution_key("4.1.1", "<pom/>")
-    assert key != resolution_key("4.1.2", "<pom/>")
-    assert key != resolution_key("4.1.1", "<pom>changed</pom>")
+    assert key == resolution_key(kafka_request(LocalKafkaSettings(kafka_version="4.1.1")))
+    assert key != resolution_key(kafka_request(LocalKafkaSettings(kafka_version="4.1.2")))
+    assert key != resolution_key(replace(request, pom="<pom>changed</pom>"))
 
 
 @pytest.mark.parametrize(
@@ -53,7 +56,7 @@ def complete_cache(settings: LocalKafkaSettings) -> Path:
     folder = kafka_dir(settings, settings.kafka_version)
     (folder / "libs").mkdir(parents=True)
     (folder / "libs" / f"kafka_2.13-{settings.kafka_version}.jar").touch()
-    (folder / ".resolved").write_text(resolution_key(settings.kafka_version, pom_text()))
+    (folder / ".resolved").write_text(resolution_key(kafka_request(settings)))
     return folder
 
 
