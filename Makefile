@@ -46,6 +46,14 @@ typecheck: $(INSTALLED) ## mypy (strict on the packages)
 test: setup lint typecheck ## Lint, type-check and run the whole suite against a real local broker
 	$(BIN)/pytest
 
+.PHONY: schemas-check
+schemas-check: $(INSTALLED) ## Say which Avro schemas changed since their release, and if compatibly
+	$(BIN)/python -m schemas check
+
+.PHONY: schemas-release
+schemas-release: $(INSTALLED) ## Record changed, compatible schemas as new versions in schemas/history
+	$(BIN)/python -m schemas release
+
 .PHONY: bench
 bench: setup ## Run the benchmarks and print their figures
 	$(BIN)/python -m bench
