@@ -45,6 +45,8 @@ async def ensure_topics(
 ) -> list[TopicOutcome]:
     """Create every topic of ``specs`` that does not exist yet; leave existing ones alone.
 
+    ``partitions`` applies to the topics whose definition does not fix their own count.
+
     An existing topic keeps its partitions (adding partitions would move districts between
     partitions and break their order, so that stays an operator's decision) and is reported
     with the count it has.
@@ -58,7 +60,7 @@ async def ensure_topics(
             [
                 NewTopic(
                     name=name,
-                    num_partitions=partitions,
+                    num_partitions=wanted[name].partitions or partitions,
                     replication_factor=replication_factor,
                     topic_configs=wanted[name].config(),
                 )
@@ -69,14 +71,14 @@ async def ensure_topics(
         for name, error_code, *rest in response.topic_errors:
             if error_code == _NO_ERROR:
                 created.add(name)
-                logger.info("created topic %s with %d partitions", name, partitions)
+                logger.info("created topic %s", name)
             elif error_code != _TOPIC_ALREADY_EXISTS:  # another deploy won the race: fine
                 detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
                 raise TopicSetupError(
                     f"Kafka refused to create topic {name}: {detail}",
                     hint="check the broker's log, the topic settings and the ACLs of this client",
                 )
-        existing.update(dict.fromkeys(created, partitions))
+        existing.update({name: wanted[name].partitions or partitions for name in created})
         raced = [name for name in missing if name not in created]
         if raced:
             existing.update(await _await_partition_counts(admin, raced, timeout_ms=timeout_ms))

@@ -97,17 +97,18 @@ def topics_create() -> None:
 
 @topics_app.command("list")
 def topics_list() -> None:
-    """Print every topic of the pipeline under the configured prefix."""
+    """Print every topic of the pipeline under the configured prefix (see docs/topics.md)."""
     settings = CliSettings()
-    table = Table("topic", "key", "cleanup", "retention", "holds")
+    table = Table("topic", "key", "value", "partitions", "cleanup", "retention")
     for spec in ALL_TOPICS:
         retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms / 3_600_000:g} h"
         table.add_row(
             spec.name(settings.topic_prefix),
             spec.key,
+            spec.value.__name__ if spec.value else "bytes",
+            str(spec.partitions or settings.topic_partitions),
             str(spec.cleanup_policy),
             retention,
-            spec.description,
         )
     console.print(table)
 

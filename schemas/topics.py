@@ -11,6 +11,15 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from schemas.records import (
+    DeadLetter,
+    Message,
+    PollerCursor,
+    PrivilegeChange,
+    PrivilegeState,
+    RawCleverRecord,
+)
+
 DEFAULT_PREFIX = "clever-stream"
 FOREVER = -1
 _DAY_MS = 24 * 60 * 60 * 1000
@@ -33,9 +42,12 @@ class TopicSpec:
     dataset: str
     version: int
     key: str
+    value: type[Message] | None
     description: str
     cleanup_policy: CleanupPolicy
     retention_ms: int = FOREVER
+    #: None: the deployment's CLEVER_STREAM_TOPIC_PARTITIONS.
+    partitions: int | None = None
 
     def name(self, prefix: str = DEFAULT_PREFIX) -> str:
         """The topic's name under ``prefix``."""
@@ -63,6 +75,7 @@ RAW_EVENTS = TopicSpec(
     dataset="clever.raw",
     version=1,
     key="Clever district ID",
+    value=RawCleverRecord,
     description=(
         "Every Clever event the poller fetched and every snapshot record of a sync, "
         "in Clever's order per district; the source a replay rebuilds state from."
@@ -73,21 +86,26 @@ POLLER_CURSORS = TopicSpec(
     dataset="poller.cursors",
     version=1,
     key="Clever district ID",
+    value=PollerCursor,
     description="The poller's last published Clever event ID per district, written in the "
     "same transaction as the events it covers.",
     cleanup_policy=CleanupPolicy.COMPACT,
+    # Small, and read whole by a poller at start: one partition is enough at any scale.
+    partitions=1,
 )
 PRIVILEGE_CHANGES = TopicSpec(
     dataset="privileges.changes",
     version=1,
     key="Clever district ID",
+    value=PrivilegeChange,
     description="Granted, revoked and changed privileges of (contact, student) pairs.",
     cleanup_policy=CleanupPolicy.DELETE,
 )
 PRIVILEGE_STATE = TopicSpec(
     dataset="privileges.state",
     version=1,
-    key="district ID, contact ID, student ID",
+    key="<district ID>/<contact ID>/<student ID>",
+    value=PrivilegeState,
     description="The current privileges, one record per pair, a tombstone when it ends; "
     "a new consumer bootstraps from it.",
     cleanup_policy=CleanupPolicy.COMPACT,
@@ -95,19 +113,24 @@ PRIVILEGE_STATE = TopicSpec(
 DEAD_LETTERS = TopicSpec(
     dataset="dead-letters",
     version=1,
-    key="source topic, partition and offset",
+    key="Clever district ID, when known",
+    value=DeadLetter,
     description="Records the pipeline could not process, with the error and their origin.",
     cleanup_policy=CleanupPolicy.DELETE,
     retention_ms=30 * _DAY_MS,
+    # Rare, and read by people: one partition keeps them in the order they failed.
+    partitions=1,
 )
 SELFCHECK = TopicSpec(
     dataset="selfcheck",
     version=1,
     key="a random token",
+    value=None,
     description="Written and read back by `clever-stream selfcheck` and the demo to prove a "
     "transactional round trip; consumers of the pipeline ignore it.",
     cleanup_policy=CleanupPolicy.DELETE,
     retention_ms=60 * 60 * 1000,
+    partitions=1,
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (

@@ -65,3 +65,16 @@ def test_selfcheck_against_a_cluster(command_env: CommandEnv, bootstrap_servers:
 
     assert finished.code == 0, finished.output
     assert finished.output.startswith(f"OK: {bootstrap_servers} committed to")
+
+
+def test_schemas_check_says_the_contract_is_released(command_env: CommandEnv) -> None:
+    finished = run_command("schemas", "check", env=command_env())
+
+    assert finished.code == 0, finished.output
+    assert "Every message schema is released as it stands." in finished.output
+
+
+def test_schemas_release_dry_run_has_nothing_to_release(command_env: CommandEnv) -> None:
+    finished = run_command("schemas", "release", "--dry-run", env=command_env())
+
+    assert (finished.code, finished.output.strip()) == (0, "Nothing to release.")

@@ -39,7 +39,10 @@ async def test_every_topic_is_created_with_its_definition(
     assert [outcome.name for outcome in outcomes] == [
         spec.name(settings.topic_prefix) for spec in ALL_TOPICS
     ]
-    assert all(outcome.created and outcome.partitions == 3 for outcome in outcomes)
+    assert all(outcome.created for outcome in outcomes)
+    assert {outcome.spec.dataset: outcome.partitions for outcome in outcomes} == {
+        spec.dataset: spec.partitions or 3 for spec in ALL_TOPICS
+    }
     for outcome in outcomes:
         config = await topic_config(kafka_admin, outcome.name)
         assert config["cleanup.policy"] == str(outcome.spec.cleanup_policy)
