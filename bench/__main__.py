@@ -9,6 +9,7 @@ import os
 import platform
 import statistics
 import tempfile
+from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
@@ -18,11 +19,19 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
 from clever_stream.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
 console = Console()
+
+
+class Benchmark(StrEnum):
+    """The benchmarks ``--only`` can pick."""
+
+    PUBLISH = "publish"
+    CODEC = "codec"
 
 
 def main(
@@ -36,6 +45,10 @@ def main(
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds any one step may take before the run fails.")
     ] = 300.0,
+    codec_iterations: Annotated[
+        int, typer.Option(min=1, help="Encodes and decodes per record type and repeat.")
+    ] = 20_000,
+    only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
     """Measure the publish rates the poller chooses between, side by side on one broker.
@@ -52,6 +65,10 @@ def main(
     config = PublishBenchConfig(
         messages=messages, repeat=repeat, partitions=partitions, timeout_s=timeout
     )
+    if only in (None, Benchmark.CODEC):
+        console.print(_codec_table(run_codec_bench(iterations=codec_iterations, repeat=repeat)))
+    if only not in (None, Benchmark.PUBLISH):
+        return
     with (
         reporting_errors(console),
         tempfile.TemporaryDirectory(prefix="clever-stream-bench-") as state_dir,
@@ -89,6 +106,30 @@ def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
             f"{min(row.rates):,.0f}-{max(row.rates):,.0f}",
             f"{row.mib_per_s:.1f}",
             f"{statistics.median(map(operator.truediv, row.rates, baseline)):.2f}",
+        )
+    return table
+
+
+def _codec_table(figures: list[CodecFigures]) -> Table:
+    """One row per record type and direction: both libraries side by side, and their ratio."""
+    rates = {(row.record, row.direction, row.library): row for row in figures}
+    table = Table(
+        title="Avro codec: records/s, median of the repeats (one process, side by side)",
+        caption="the codec writes and reads bodies with the faster library; the wire bytes "
+        "are the same Avro binary either way",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in ("record", "direction", "avro", "fastavro", "fastavro / avro"):
+        table.add_column(heading, justify="left" if heading in ("record", "direction") else "right")
+    for record, direction in dict.fromkeys((row.record, row.direction) for row in figures):
+        slow = rates[(record, direction, "avro")]
+        fast = rates[(record, direction, "fastavro")]
+        table.add_row(
+            record,
+            direction,
+            f"{slow.median:,.0f}",
+            f"{fast.median:,.0f}",
+            f"{statistics.median(map(operator.truediv, fast.rates, slow.rates)):.1f}",
         )
     return table
 
