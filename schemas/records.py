@@ -57,6 +57,7 @@ class PollerCursor:
     sync_id: str | None = None
     sync_role: str | None = None
     sync_resume_after: str | None = None
+    sync_source: RecordSource | None = None
     sync_records: int | None = None
     updated_at: datetime
 
