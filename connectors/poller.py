@@ -1,0 +1,311 @@
+"""One district's loop: sync from the Data API, then poll events, each page one transaction.
+
+The seeds' recommended flow: bookmark the newest event, take a snapshot from the Data API
+between SYNC_STARTED and SYNC_COMPLETED control records, then poll ``starting_after`` the
+bookmark. Every page is committed together with the cursor that follows it, so the cursor in
+Kafka always says exactly what Kafka holds: a restart carries on from it, mid-sync or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, NoReturn, Protocol
+
+from connectors.client import CleverClient
+from connectors.exceptions import CursorExpiredError, MalformedRecordError
+from connectors.mapping import (
+    event_record,
+    snapshot_record,
+    sync_completed_record,
+    sync_started_record,
+)
+from connectors.pages import Page
+from schemas.keys import district_key
+from schemas.records import DeadLetter, PollerCursor, RawCleverRecord
+from schemas.values import CursorPhase, RecordSource
+
+logger = logging.getLogger(__name__)
+
+#: Students before contacts, as Clever orders creations: a contact's students exist first.
+SYNC_ROLES = ("student", "contact")
+
+
+class Transactions(Protocol):
+    """Where a page goes: committed with its cursor, all or nothing."""
+
+    async def commit(
+        self,
+        records: Sequence[RawCleverRecord],
+        cursor: PollerCursor,
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollOptions:
+    """The timing and sizes of one district's loop."""
+
+    poll_interval_s: float = 5.0
+    events_page_size: int = 1000
+    snapshot_page_size: int = 10_000
+    rollover_min_events: int = 10_000
+
+
+def utc_now() -> datetime:
+    """The poller's clock."""
+    return datetime.now(UTC)
+
+
+class DistrictPoller:
+    """Moves one district from its cursor onwards, forever; a thin loop around the client."""
+
+    def __init__(
+        self,
+        client: CleverClient,
+        *,
+        district_id: str,
+        transactions: Transactions,
+        options: PollOptions,
+        clock: Callable[[], datetime] = utc_now,
+        new_sync_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self.district_id = district_id
+        self._client = client
+        self._transactions = transactions
+        self._options = options
+        self._clock = clock
+        self._new_sync_id = new_sync_id
+        self._api_version = client.api_version
+        self._wake = asyncio.Event()
+        self._resync_reason: str | None = None
+        # Events read since the district was last caught up: a rollover shows as a backlog.
+        self._backlog = 0
+        #: Committed transactions so far: the supervisor resets its backoff on progress.
+        self.commits = 0
+
+    def request_resync(self, reason: str) -> None:
+        """Resync at the next page boundary (an operator's request, an expired cursor...)."""
+        self._resync_reason = reason
+        self._wake.set()
+
+    async def run(self, cursor: PollerCursor | None) -> NoReturn:
+        """Carry on from ``cursor`` (None: the district is new) until cancelled."""
+        if cursor is None:
+            cursor = await self._start_sync(RecordSource.SYNC, "first start")
+        while True:
+            if self._resync_reason is not None:
+                reason, self._resync_reason = self._resync_reason, None
+                cursor = await self._start_sync(RecordSource.RESYNC, reason)
+            elif cursor.phase == CursorPhase.SYNCING:
+                cursor = await self._sync_role(cursor)
+            else:
+                cursor = await self._poll_once(cursor)
+
+    async def _start_sync(self, source: RecordSource, reason: str) -> PollerCursor:
+        sync_id = self._new_sync_id()
+        bookmark = await self._client.newest_event_id()
+        now = self._clock()
+        cursor = PollerCursor(
+            district_id=self.district_id,
+            api_version=self._api_version,
+            phase=CursorPhase.SYNCING,
+            last_event_id=bookmark,
+            sync_id=sync_id,
+            sync_role=SYNC_ROLES[0],
+            sync_resume_after=None,
+            sync_source=source,
+            sync_records=0,
+            updated_at=now,
+        )
+        started = sync_started_record(
+            district_id=self.district_id,
+            api_version=self._api_version,
+            sync_id=sync_id,
+            source=source,
+            bookmark_event_id=bookmark,
+            fetched_at=now,
+        )
+        await self._commit([started], cursor)
+        self._backlog = 0
+        logger.info(
+            "district %s: %s %s started (%s), bookmark %s",
+            self.district_id,
+            source.lower(),
+            sync_id,
+            reason,
+            bookmark,
+        )
+        return cursor
+
+    async def _sync_role(self, cursor: PollerCursor) -> PollerCursor:
+        """Publish the rest of ``cursor.sync_role``'s snapshot, then move to the next role."""
+        role = cursor.sync_role or SYNC_ROLES[0]
+        source = cursor.sync_source or RecordSource.SYNC
+        pages = self._client.snapshot_pages(
+            role, starting_after=cursor.sync_resume_after, limit=self._options.snapshot_page_size
+        )
+        async for page in pages:
+            if self._resync_reason is not None:
+                return cursor
+            now = self._clock()
+            records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
+            cursor = replace(
+                cursor,
+                sync_resume_after=last_id or cursor.sync_resume_after,
+                sync_records=(cursor.sync_records or 0) + len(records),
+                updated_at=now,
+            )
+            await self._commit(records, cursor, dead_letters)
+        following = SYNC_ROLES.index(role) + 1 if role in SYNC_ROLES else len(SYNC_ROLES)
+        if following < len(SYNC_ROLES):
+            return replace(cursor, sync_role=SYNC_ROLES[following], sync_resume_after=None)
+        return await self._complete_sync(cursor, source)
+
+    async def _complete_sync(self, cursor: PollerCursor, source: RecordSource) -> PollerCursor:
+        now = self._clock()
+        count = cursor.sync_records or 0
+        completed = sync_completed_record(
+            district_id=self.district_id,
+            api_version=self._api_version,
+            sync_id=cursor.sync_id or "",
+            source=source,
+            snapshot_records=count,
+            fetched_at=now,
+        )
+        polling = PollerCursor(
+            district_id=self.district_id,
+            api_version=self._api_version,
+            phase=CursorPhase.POLLING,
+            last_event_id=cursor.last_event_id,
+            sync_id=cursor.sync_id,
+            sync_records=count,
+            updated_at=now,
+        )
+        await self._commit([completed], polling)
+        logger.info(
+            "district %s: sync %s completed with %d records; polling after %s",
+            self.district_id,
+            cursor.sync_id,
+            count,
+            cursor.last_event_id,
+        )
+        return polling
+
+    async def _poll_once(self, cursor: PollerCursor) -> PollerCursor:
+        limit = self._options.events_page_size
+        try:
+            page = await self._client.events_after(cursor.last_event_id, limit=limit)
+        except CursorExpiredError:
+            logger.warning(
+                "district %s: Clever no longer has event %s (30-day window); resyncing",
+                self.district_id,
+                cursor.last_event_id,
+            )
+            self.request_resync("cursor expired")
+            return cursor
+        if page.items:
+            now = self._clock()
+            records, dead_letters, last_id = self._event_page(page, now)
+            cursor = replace(cursor, last_event_id=last_id or cursor.last_event_id, updated_at=now)
+            await self._commit(records, cursor, dead_letters)
+            self._backlog += page.size
+        # page.size counts entries that were not objects too: a full page means more to come.
+        if page.size < limit:
+            self._backlog = 0
+            await self._idle(self._options.poll_interval_s)
+        elif self._backlog > max(self._options.rollover_min_events, cursor.sync_records or 0):
+            logger.warning(
+                "district %s: %d events behind and counting, more than its %s records: "
+                "a rollover; resyncing",
+                self.district_id,
+                self._backlog,
+                cursor.sync_records,
+            )
+            self.request_resync("rollover")
+        return cursor
+
+    async def _idle(self, seconds: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    async def _commit(
+        self,
+        records: Sequence[RawCleverRecord],
+        cursor: PollerCursor,
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None:
+        await self._transactions.commit(records, cursor, dead_letters)
+        self.commits += 1
+
+    def _event_page(
+        self, page: Page, now: datetime
+    ) -> tuple[list[RawCleverRecord], list[DeadLetter], str | None]:
+        records: list[RawCleverRecord] = []
+        dead_letters: list[DeadLetter] = []
+        last_id: str | None = None
+        for item in page.items:
+            try:
+                record = event_record(
+                    item,
+                    district_id=self.district_id,
+                    api_version=self._api_version,
+                    fetched_at=now,
+                )
+            except MalformedRecordError as error:
+                dead_letters.append(self._dead_letter(item, error, "/events", now))
+                # An event with an ID but no type still moves the cursor past it, so the
+                # dead letter is written once; one without an ID cannot be stepped over.
+                item_id = item.get("id") if isinstance(item, dict) else None
+                last_id = item_id if isinstance(item_id, str) and item_id else last_id
+                continue
+            records.append(record)
+            last_id = record.event_id
+        return records, dead_letters, last_id
+
+    def _snapshot_page(
+        self, page: Page, cursor: PollerCursor, source: RecordSource, now: datetime
+    ) -> tuple[list[RawCleverRecord], list[DeadLetter], str | None]:
+        record_type = "users" if self._api_version.startswith("v3") else f"{cursor.sync_role}s"
+        records: list[RawCleverRecord] = []
+        dead_letters: list[DeadLetter] = []
+        last_id: str | None = None
+        for item in page.items:
+            try:
+                record = snapshot_record(
+                    item,
+                    district_id=self.district_id,
+                    api_version=self._api_version,
+                    record_type=record_type,
+                    sync_id=cursor.sync_id or "",
+                    source=source,
+                    fetched_at=now,
+                )
+            except MalformedRecordError as error:
+                dead_letters.append(self._dead_letter(item, error, f"/{record_type}", now))
+                continue
+            records.append(record)
+            last_id = record.record_id
+        return records, dead_letters, last_id
+
+    def _dead_letter(
+        self, item: Any, error: MalformedRecordError, path: str, now: datetime
+    ) -> DeadLetter:
+        logger.warning("district %s: a malformed item from %s: %s", self.district_id, path, error)
+        return DeadLetter(
+            stage="poller",
+            error_type=type(error).__name__,
+            error_message=str(error),
+            district_id=self.district_id,
+            source_url=f"/{self._api_version}{path}",
+            original_key=district_key(self.district_id),
+            original_value=json.dumps(item, separators=(",", ":"), default=str).encode(),
+            failed_at=now,
+        )

@@ -1,0 +1,75 @@
+"""The poller as a service: settings in, topics checked, every district polled until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from pydantic import ValidationError
+
+from clever_stream.admin import ensure_pipeline_topics
+from clever_stream.exceptions import ConfigurationError
+from connectors.http import HttpOptions, new_http_client
+from connectors.runner import PollerRunner
+from connectors.settings import PollerSettings
+from schemas.codec import default_codec
+
+logger = logging.getLogger(__name__)
+
+#: The operator's "resync now" for every district of the process: ``kill -USR1 <pid>``.
+RESYNC_SIGNAL = signal.SIGUSR1
+
+
+def load_settings() -> PollerSettings:
+    """The poller's settings from the environment, with errors that never echo a token."""
+    try:
+        settings = PollerSettings()
+    except ValidationError as error:
+        # pydantic quotes the offending input by default: for CLEVER_POLLER_DISTRICTS that
+        # is the tokens themselves.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        )
+        raise ConfigurationError(
+            f"the poller's settings are invalid: {problems}",
+            hint="compare your CLEVER_POLLER_* variables with .env.example",
+        ) from None
+    settings.all_districts()
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigurationError(
+            "the poller needs a Kafka cluster",
+            hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)",
+        )
+    return settings
+
+
+async def serve(settings: PollerSettings) -> None:
+    """Poll every configured district until cancelled (SIGTERM, Ctrl-C) or all are fenced."""
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    if not bootstrap_servers:
+        raise ConfigurationError("no KAFKA_BOOTSTRAP_SERVERS", hint="set it")
+    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s)
+    options = HttpOptions(
+        base_url=settings.base_url,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        max_connections=settings.max_connections,
+    )
+    async with new_http_client(options) as http:
+        runner = PollerRunner(
+            settings, http=http, bootstrap_servers=bootstrap_servers, codec=default_codec()
+        )
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(
+            RESYNC_SIGNAL, lambda: _resync_requested(runner.request_resync("operator request"))
+        )
+        try:
+            await runner.run()
+        finally:
+            loop.remove_signal_handler(RESYNC_SIGNAL)
+
+
+def _resync_requested(districts: int) -> None:
+    logger.warning("operator request: %d districts resync now", districts)

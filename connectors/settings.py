@@ -1,0 +1,145 @@
+"""Settings of the poller (env prefix ``CLEVER_POLLER_``): districts, Clever, timing, Kafka."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from clever_stream.exceptions import ConfigurationError
+from clever_stream.settings import KafkaSettings
+
+ApiVersion = Literal["v3.0", "v3.1", "v2.1"]
+
+
+class DistrictConfig(BaseModel):
+    """One district to poll: its district-app token, and optionally its ID and API version.
+
+    A district-app token sees exactly one district, so the ID can be left out: the poller asks
+    Clever (``GET /districts``) which district the token belongs to.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: SecretStr = Field(description="The district-app bearer token.")
+    district_id: str | None = Field(
+        default=None, min_length=1, description="The Clever district ID; unset: asked of Clever."
+    )
+    api_version: ApiVersion = Field(
+        default="v3.0", description="v3.0 (default), v3.1, or v2.1 for contacts.* events."
+    )
+
+
+class PollerSettings(KafkaSettings):
+    """Everything the poller needs; build it in ``main()`` and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLEVER_POLLER_", frozen=True, extra="ignore", env_ignore_empty=True
+    )
+
+    districts: tuple[DistrictConfig, ...] = Field(
+        default_factory=tuple,
+        description='JSON list of districts: [{"token": "...", "district_id": "...", '
+        '"api_version": "v3.0"}].',
+    )
+    districts_file: Path | None = Field(
+        default=None,
+        description="A JSON file with the same list, for tokens mounted as secrets; "
+        "its districts are added to CLEVER_POLLER_DISTRICTS.",
+    )
+    base_url: str = Field(
+        default="https://api.clever.com", description="Clever's API root (scheme and host)."
+    )
+    poll_interval_s: float = Field(
+        default=5.0, gt=0, description="Wait between event polls once a district is caught up."
+    )
+    events_page_size: int = Field(
+        default=1000, ge=1, le=10_000, description="Events per request and per transaction."
+    )
+    snapshot_page_size: int = Field(
+        default=10_000, ge=1, le=10_000, description="Data API records per request in a sync."
+    )
+    rollover_min_events: int = Field(
+        default=10_000,
+        ge=1,
+        description="A catch-up that reads more events than this and than the district's "
+        "last sync had records is a rollover: the poller resyncs instead.",
+    )
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="HTTP connect timeout.")
+    read_timeout_s: float = Field(default=30.0, gt=0, description="HTTP read timeout.")
+    max_connections: int = Field(default=20, ge=1, description="HTTP connections in the pool.")
+    retry_max_attempts: int = Field(
+        default=8, ge=1, description="Attempts of one Clever request before giving up."
+    )
+    retry_initial_backoff_s: float = Field(
+        default=0.5, gt=0, description="First wait between attempts (then doubled, jittered)."
+    )
+    retry_max_backoff_s: float = Field(
+        default=30.0, gt=0, description="Cap of one wait between attempts."
+    )
+    retry_max_retry_after_s: float = Field(
+        default=120.0, gt=0, description="Longest Retry-After from Clever that is honoured."
+    )
+    district_backoff_s: float = Field(
+        default=5.0, gt=0, description="First wait before a failed district is tried again."
+    )
+    district_max_backoff_s: float = Field(
+        default=300.0, gt=0, description="Cap of the wait before a failed district is retried."
+    )
+    transactional_id_prefix: str = Field(
+        default="clever-stream-poller",
+        min_length=1,
+        description="Kafka transactional IDs are <prefix>-<district>: a second poller for a "
+        "district fences the first.",
+    )
+    transaction_timeout_ms: int = Field(
+        default=60_000, ge=1000, description="Kafka transaction.timeout.ms of each producer."
+    )
+    kafka_timeout_s: float = Field(
+        default=30.0, gt=0, description="Bound on Kafka calls: start, cursor read, commit."
+    )
+
+    @model_validator(mode="after")
+    def _backoffs_ordered(self) -> PollerSettings:
+        if self.district_backoff_s > self.district_max_backoff_s:
+            raise ValueError("district_backoff_s must not exceed district_max_backoff_s")
+        return self
+
+    def all_districts(self) -> tuple[DistrictConfig, ...]:
+        """The configured districts, from the environment and from ``districts_file``."""
+        districts = list(self.districts)
+        if self.districts_file is not None:
+            districts.extend(_districts_from_file(self.districts_file))
+        if not districts:
+            raise ConfigurationError(
+                "no district to poll",
+                hint="set CLEVER_POLLER_DISTRICTS to a JSON list of "
+                '{"token": ...} objects, or CLEVER_POLLER_DISTRICTS_FILE to such a file',
+            )
+        return tuple(districts)
+
+
+def _districts_from_file(path: Path) -> list[DistrictConfig]:
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(
+            f"cannot read the districts file {path}: {type(error).__name__}",
+            hint="CLEVER_POLLER_DISTRICTS_FILE must name a readable JSON list of districts",
+        ) from error
+    if not isinstance(entries, list):
+        raise ConfigurationError(
+            f"the districts file {path} does not hold a JSON list",
+            hint='write [{"token": "...", "district_id": "..."}, ...]',
+        )
+    try:
+        return [DistrictConfig.model_validate(entry) for entry in entries]
+    except ValueError as error:
+        # pydantic's message would quote the input, token included.
+        raise ConfigurationError(
+            f"the districts file {path} has an entry that is not a district",
+            hint='each entry needs "token" and may have "district_id" and "api_version"',
+        ) from error
