@@ -137,9 +137,10 @@ def _districts_from_file(path: Path) -> list[DistrictConfig]:
         )
     try:
         return [DistrictConfig.model_validate(entry) for entry in entries]
-    except ValueError as error:
-        # pydantic's message would quote the input, token included.
+    except ValueError:
+        # pydantic's message quotes the input, token included: neither it nor its traceback
+        # may reach a log.
         raise ConfigurationError(
             f"the districts file {path} has an entry that is not a district",
             hint='each entry needs "token" and may have "district_id" and "api_version"',
-        ) from error
+        ) from None
