@@ -1,0 +1,149 @@
+"""The district publisher and the cursor read-back on the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from clever_stream.admin import ensure_pipeline_topics
+from clever_stream.settings import CliSettings
+from connectors.cursors import read_cursor
+from connectors.exceptions import PollerFencedError
+from connectors.publisher import DistrictPublisher, PollerTopics
+from schemas.codec import default_codec
+from schemas.records import PollerCursor, RawCleverRecord
+from schemas.values import CursorPhase, RawRecordKind, RecordSource
+from tests.raw_stream import read_raw
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def event(district_id: str, n: int) -> RawCleverRecord:
+    return RawCleverRecord(
+        district_id=district_id,
+        api_version="v3.0",
+        kind=RawRecordKind.EVENT,
+        source=RecordSource.EVENTS,
+        event_id=f"e{n:04d}",
+        event_type="users.updated",
+        record_type="users",
+        record_id=f"u{n:04d}",
+        fetched_at=NOW,
+        clever_json="{}",
+    )
+
+
+def cursor_after(district_id: str, n: int) -> PollerCursor:
+    return PollerCursor(
+        district_id=district_id,
+        api_version="v3.0",
+        phase=CursorPhase.POLLING,
+        last_event_id=f"e{n:04d}",
+        updated_at=NOW,
+    )
+
+
+async def topics_for(bootstrap_servers: str, prefix: str) -> PollerTopics:
+    settings = CliSettings(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX=prefix
+    )
+    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=30)
+    return PollerTopics.for_prefix(prefix)
+
+
+def publisher(bootstrap_servers: str, topics: PollerTopics, district_id: str) -> DistrictPublisher:
+    return DistrictPublisher(
+        bootstrap_servers,
+        district_id=district_id,
+        topics=topics,
+        transactional_id=f"test-{topics.raw}-{district_id}",
+        codec=default_codec(),
+        timeout_s=30,
+    )
+
+
+async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
+    bootstrap_servers: str, unique_name: Callable[[str], str]
+) -> None:
+    topics = await topics_for(bootstrap_servers, unique_name("p"))
+    async with publisher(bootstrap_servers, topics, "d1") as district:
+        await district.commit([event("d1", 1), event("d1", 2)], cursor_after("d1", 2))
+        await district.commit([event("d1", 3)], cursor_after("d1", 3))
+
+    cursor = await read_cursor(
+        bootstrap_servers,
+        topic=topics.cursors,
+        district_id="d1",
+        codec=default_codec(),
+        timeout_s=30,
+    )
+    assert cursor is not None
+    assert cursor.last_event_id == "e0003"
+    raw = await read_raw(bootstrap_servers, topics.raw)
+    assert [(key, record.event_id) for _, key, record in raw] == [
+        ("d1", "e0001"),
+        ("d1", "e0002"),
+        ("d1", "e0003"),
+    ]
+    assert (
+        await read_cursor(
+            bootstrap_servers,
+            topic=topics.cursors,
+            district_id="d2",
+            codec=default_codec(),
+            timeout_s=30,
+        )
+        is None
+    )
+
+
+async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_successor(
+    bootstrap_servers: str, unique_name: Callable[[str], str]
+) -> None:
+    topics = await topics_for(bootstrap_servers, unique_name("p"))
+    async with publisher(bootstrap_servers, topics, "d1") as first:
+        await first.commit([event("d1", 1)], cursor_after("d1", 1))
+    # The poller's next incarnation dies with a page half sent: begun, sent, never committed.
+    dead = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        transactional_id=f"test-{topics.raw}-d1",
+        enable_idempotence=True,
+    )
+    await dead.start()
+    await dead.begin_transaction()
+    codec = default_codec()
+    await dead.send_and_wait(topics.raw, key=b"d1", value=codec.encode(event("d1", 2)))
+    await dead.send_and_wait(topics.cursors, key=b"d1", value=codec.encode(cursor_after("d1", 2)))
+    try:
+        async with publisher(bootstrap_servers, topics, "d1") as successor:
+            cursor = await read_cursor(
+                bootstrap_servers, topic=topics.cursors, district_id="d1", codec=codec, timeout_s=30
+            )
+            assert cursor is not None
+            assert cursor.last_event_id == "e0001"
+            await successor.commit([event("d1", 2)], cursor_after("d1", 2))
+    finally:
+        await dead.stop()
+
+    raw = await read_raw(bootstrap_servers, topics.raw)
+    assert [record.event_id for _, _, record in raw] == ["e0001", "e0002"]
+
+
+async def test_a_second_publisher_for_a_district_fences_the_first(
+    bootstrap_servers: str, unique_name: Callable[[str], str]
+) -> None:
+    topics = await topics_for(bootstrap_servers, unique_name("p"))
+    async with publisher(bootstrap_servers, topics, "d1") as first:
+        await first.commit([event("d1", 1)], cursor_after("d1", 1))
+        async with publisher(bootstrap_servers, topics, "d1") as second:
+            with pytest.raises(PollerFencedError):
+                await first.commit([event("d1", 2)], cursor_after("d1", 2))
+            await second.commit([event("d1", 2)], cursor_after("d1", 2))
+
+    raw = await read_raw(bootstrap_servers, topics.raw)
+    assert [record.event_id for _, _, record in raw] == ["e0001", "e0002"]
