@@ -16,6 +16,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
+pytest_plugins = ["tests.fake_clever_fixtures"]
+
 TopicFactory = Callable[..., Awaitable[str]]
 
 

@@ -1,0 +1,252 @@
+"""One fake Clever district: its records, its two event feeds, and the changes tests make.
+
+This is the surface tests, the demo and the benchmarks code against. Every mutation is a
+batch of its own unless made inside ``with district.batch():``, and returns the v3 events it
+appended (inside a batch they get their IDs when the batch ends).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from fakeclever.changes import random_changes
+from fakeclever.events import Event, EventFeed, Pending, in_batch_order
+from fakeclever.exceptions import InvalidChangeError
+from fakeclever.ids import Space, clever_time
+from fakeclever.mutations import Change, Mutations
+from fakeclever.population import Population
+from fakeclever.records import User, relationships_of
+from fakeclever.store import Pair, Store, page_ids
+
+logger = logging.getLogger(__name__)
+_KEEP: Any = object()
+
+
+class FakeDistrict:
+    """A district of the fake Clever (create it with ``FakeClever.add_district``)."""
+
+    def __init__(
+        self, *, district_id: str, token: str, name: str, population: Population,
+        clock: Callable[[], datetime], studentcontacts_naming: bool = False,
+    ) -> None:  # fmt: skip
+        self.id = district_id
+        self.token = token
+        self.name = name
+        self.studentcontacts_naming = studentcontacts_naming
+        self.store = Store(population, district_id)
+        self.feeds = {
+            "v3.0": EventFeed(population.tag, Space.EVENT_V3, clock),
+            "v2.1": EventFeed(population.tag, Space.EVENT_V2, clock),
+        }
+        self._clock = clock
+        kind = "studentcontacts" if studentcontacts_naming else "contacts"
+        self.mutations = Mutations(self.store, now=lambda: clever_time(clock()), contacts_type=kind)
+        self._batch: Change | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"FakeDistrict(id={self.id!r})"
+
+    # --- reading --------------------------------------------------------------------------
+    def contact_ids(self, limit: int | None = None) -> Iterator[str]:
+        """Current contact IDs, ascending."""
+        return self._ids("contact", limit)
+
+    def student_ids(self, limit: int | None = None) -> Iterator[str]:
+        """Current student IDs, ascending."""
+        return self._ids("student", limit)
+
+    def contact(self, contact_id: str) -> User | None:
+        """A current contact as a v3 user, or None."""
+        user = self.store.user(contact_id)
+        return user if user is not None and "contact" in user["roles"] else None
+
+    def student(self, student_id: str) -> User | None:
+        """A current student as a v3 user, or None."""
+        user = self.store.user(student_id)
+        return user if user is not None and "student" in user["roles"] else None
+
+    def events(self, api_version: str = "v3.0") -> list[Event]:
+        """The retained feed of ``v3.0`` (also served as v3.1) or ``v2.1``, oldest first."""
+        return self.feed(api_version).retained()
+
+    def feed(self, api_version: str) -> EventFeed:
+        """The event feed an API version reads."""
+        return self.feeds["v2.1" if api_version.startswith("v2") else "v3.0"]
+
+    def ground_truth(self) -> frozenset[Pair]:
+        """(contact_id, student_id, relationship_raw, type_raw) as Clever holds them now."""
+        return self.store.ground_truth()
+
+    def counts(self) -> dict[str, int]:
+        """How many students, contacts and retained events (v3, v2.1) the district has."""
+        return {**self.store.counts, "events": len(self.events()),
+                "events_v2": len(self.events("v2.1"))}  # fmt: skip
+
+    # --- changes --------------------------------------------------------------------------
+    def add_relationship(
+        self, contact_id: str, student_id: str, relationship: str | None = "Parent",
+        type: str | None = "Parent/Guardian",
+    ) -> list[Event]:  # fmt: skip
+        """The contact now also relates to the student."""
+        contact = self.mutations.contact(contact_id)
+        self.mutations.student(student_id)
+        entries = relationships_of(contact)
+        if any(e["student"] == student_id for e in entries):
+            raise InvalidChangeError(f"contact {contact_id} already relates to {student_id}")
+        entry = {"relationship": relationship, "student": student_id, "type": type}
+        return self._apply(self.mutations.set_relationships(contact, [*entries, entry]))
+
+    def remove_relationship(self, contact_id: str, student_id: str) -> list[Event]:
+        """The contact no longer relates to the student (deleted if it was the last one)."""
+        contact = self.mutations.contact(contact_id)
+        entries = relationships_of(contact)
+        kept = [e for e in entries if e["student"] != student_id]
+        if len(kept) == len(entries):
+            raise InvalidChangeError(f"contact {contact_id} does not relate to {student_id}")
+        return self._apply(self.mutations.set_relationships(contact, kept))
+
+    def change_relationship(
+        self, contact_id: str, student_id: str, relationship: str | None = _KEEP,
+        type: str | None = _KEEP,
+    ) -> list[Event]:  # fmt: skip
+        """The relationship and/or type of one (contact, student) pair changed."""
+        contact = self.mutations.contact(contact_id)
+        entries = []
+        for entry in relationships_of(contact):
+            if entry["student"] == student_id:
+                entry = dict(entry)
+                if relationship is not _KEEP:
+                    entry["relationship"] = relationship
+                if type is not _KEEP:
+                    entry["type"] = type
+            entries.append(entry)
+        if entries == relationships_of(contact):
+            raise InvalidChangeError(f"nothing changes for ({contact_id}, {student_id})")
+        return self._apply(self.mutations.set_relationships(contact, entries))
+
+    def update_contact(
+        self, contact_id: str, *, phone: str | None = _KEEP, email: str | None = _KEEP,
+        name: str | dict[str, Any] | None = _KEEP, phone_type: str | None = _KEEP,
+    ) -> list[Event]:  # fmt: skip
+        """Contact info changed: ``users.updated`` with an sis_id, else deleted + created."""
+        given = {"phone": phone, "email": email, "name": name, "phone_type": phone_type}
+        fields = {key: value for key, value in given.items() if value is not _KEEP}
+        return self._apply(self.mutations.update_info(self.mutations.contact(contact_id), **fields))
+
+    def create_contact(
+        self, student_ids: list[str], relationship: str | None = "Parent",
+        type: str | None = "Parent/Guardian",
+        sis_id: str | None = None,
+    ) -> tuple[str, list[Event]]:  # fmt: skip
+        """A new contact related to ``student_ids``; returns its ID and the events."""
+        new_id, change = self.mutations.new_contact(student_ids, relationship, type, sis_id)
+        return new_id, self._apply(change)
+
+    def delete_contact(self, contact_id: str) -> list[Event]:
+        """The contact is removed from the SIS."""
+        return self._apply(self.mutations.delete_contact(contact_id))
+
+    def delete_student(self, student_id: str) -> list[Event]:
+        """The student is removed; its contacts are updated (or deleted) first."""
+        return self._apply(self.mutations.delete_student(student_id))
+
+    def repeat_events(self, count: int, api_version: str = "v3.0") -> list[Event]:
+        """Clever sends the last ``count`` events again: new IDs, same type and data."""
+        feed = self.feed(api_version)
+        copies = [{"id": "", "type": e["type"], "created": "", "data": e["data"]}
+                  for e in feed.retained()[-count:]] if count > 0 else []  # fmt: skip
+        feed.append(copies)
+        logger.info("district %s: %d events repeated", self.id, len(copies))
+        return copies
+
+    def repeat_latest(self) -> list[Event]:
+        """Repeat the newest event; inside a batch, the batch's newest (still pending) one."""
+        if self._batch is None:
+            return self.repeat_events(1)
+        repeated = Change()
+        for source, target in ((self._batch.v3, repeated.v3), (self._batch.v2, repeated.v2)):
+            if source:
+                last = source[-1]
+                copy = {"id": "", "type": last.event["type"], "created": "",
+                        "data": last.event["data"]}  # fmt: skip
+                target.append(Pending(last.action, last.record, copy))
+        return self._apply(repeated)
+
+    def random_changes(self, count: int, seed: int = 0) -> list[Event]:
+        """``count`` v3 events of a realistic mixture of changes, as one batch."""
+        with _gc_paused(), self.batch():
+            emitted = random_changes(self, count, seed=seed)
+        return _feed_order(emitted)
+
+    def expire_events(self) -> None:
+        """30 days pass: every event so far leaves the window (cursors at them give 404)."""
+        for feed in self.feeds.values():
+            feed.expire_all()
+
+    def rollover(self, events: int | None = None) -> list[Event]:
+        """A school-year rollover: more events than records (by default one more)."""
+        wanted = events if events is not None else sum(self.store.counts.values()) + 1
+        emitted: list[Event] = []
+        with _gc_paused(), self.batch():
+            while len(emitted) < wanted:
+                before = len(emitted)
+                for user_id in self._ids(None, wanted - len(emitted)):
+                    emitted += self._apply(self.mutations.touch(user_id))
+                if len(emitted) == before:
+                    break  # an empty district has nothing to roll over
+        return _feed_order(emitted)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes made inside are one Clever batch: their events come in Clever's order."""
+        if self._batch is not None:
+            yield
+            return
+        self._batch = Change()
+        try:
+            yield
+        finally:
+            change, self._batch = self._batch, None
+            self._flush(change)
+
+    def _apply(self, change: Change) -> list[Event]:
+        if self._batch is not None:
+            self._batch += change
+            return [p.event for p in change.v3]
+        self._flush(change)
+        return [p.event for p in in_batch_order(change.v3)]
+
+    def _flush(self, change: Change) -> None:
+        for api_version, events in (("v3.0", change.v3), ("v2.1", change.v2)):
+            ordered: list[Pending] = in_batch_order(events)
+            self.feeds[api_version].append(p.event for p in ordered)
+        if change.v3:
+            logger.info("district %s: %d events appended", self.id, len(change.v3))
+
+    def _ids(self, role: str | None, limit: int | None) -> Iterator[str]:
+        ids = (i for i in page_ids(self.store.id_segments(role)) if self.store.exists(i))
+        return islice(ids, limit)
+
+
+def _feed_order(events: list[Event]) -> list[Event]:
+    """Events in the order the feed serves them (IDs ascend; unflushed ones keep their order)."""
+    return sorted(events, key=lambda event: event["id"])
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Bulk changes allocate only acyclic dicts: pausing the cycle collector makes a backlog
+    of 100,000 events about twice as fast (it would rescan the growing feed again and again)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
