@@ -32,12 +32,12 @@ class FakeClever:
 
     def __init__(
         self,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
         *,
         rate_limit: int | None = None,
         request_log_size: int = 10_000,
     ) -> None:
-        self.clock = clock
+        self.clock = clock or utc_now
         self.rate_limit = rate_limit
         self.faults = Faults()
         #: (method, path and query, status) of the requests served, oldest first.
