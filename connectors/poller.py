@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
 
 from connectors.client import CleverClient
@@ -56,6 +56,8 @@ class PollOptions:
     events_page_size: int = 1000
     snapshot_page_size: int = 10_000
     rollover_min_events: int = 10_000
+    #: Clever keeps events 30 days; a day less leaves room for clock skew.
+    event_window: timedelta = timedelta(days=29)
 
 
 def utc_now() -> datetime:
@@ -99,6 +101,8 @@ class DistrictPoller:
         """Carry on from ``cursor`` (None: the district is new) until cancelled."""
         if cursor is None:
             cursor = await self._start_sync(RecordSource.SYNC, "first start")
+        elif self._silently_expired(cursor):
+            self.request_resync("no event seen and the cursor is older than Clever's window")
         while True:
             if self._resync_reason is not None:
                 reason, self._resync_reason = self._resync_reason, None
@@ -107,6 +111,19 @@ class DistrictPoller:
                 cursor = await self._sync_role(cursor)
             else:
                 cursor = await self._poll_once(cursor)
+
+    def _silently_expired(self, cursor: PollerCursor) -> bool:
+        """A cursor without an event ID that Clever could not refuse, yet may have outlived.
+
+        With an event ID, Clever answers 404 once the event is gone. Without one (the district
+        had no event when it was synced), polling starts at the oldest event Clever still has,
+        and any older one would be skipped unseen: after longer than the window, resync.
+        """
+        return (
+            cursor.phase == CursorPhase.POLLING
+            and cursor.last_event_id is None
+            and self._clock() - cursor.updated_at > self._options.event_window
+        )
 
     async def _start_sync(self, source: RecordSource, reason: str) -> PollerCursor:
         sync_id = self._new_sync_id()

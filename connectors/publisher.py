@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -94,6 +94,18 @@ class DistrictPublisher:
     ) -> None:
         await self._producer.stop()
 
+    def _messages(
+        self,
+        records: Sequence[RawCleverRecord],
+        cursor: PollerCursor,
+        dead_letters: Sequence[DeadLetter],
+    ) -> Iterator[tuple[str, bytes]]:
+        """What one transaction writes, in order: the page, its dead letters, the cursor."""
+        encode = self._codec.encode
+        yield from ((self._topics.raw, encode(record)) for record in records)
+        yield from ((self._topics.dead_letters, encode(letter)) for letter in dead_letters)
+        yield self._topics.cursors, encode(cursor)
+
     async def commit(
         self,
         records: Sequence[RawCleverRecord],
@@ -103,26 +115,40 @@ class DistrictPublisher:
         """Write ``records``, ``dead_letters`` and ``cursor``, committed together or not at all."""
         if cursor.district_id != self.district_id:
             raise ValueError(f"cursor of {cursor.district_id} given to {self.district_id}")
+        deliveries: list[asyncio.Future[object]] = []
         try:
             async with asyncio.timeout(self._timeout_s), self._producer.transaction():
-                for record in records:
-                    await self._producer.send(
-                        self._topics.raw, key=self._key, value=self._codec.encode(record)
-                    )
-                for letter in dead_letters:
-                    await self._producer.send(
-                        self._topics.dead_letters, key=self._key, value=self._codec.encode(letter)
-                    )
-                await self._producer.send(
-                    self._topics.cursors, key=self._key, value=self._codec.encode(cursor)
-                )
+                for topic, message in self._messages(records, cursor, dead_letters):
+                    delivery = await self._producer.send(topic, key=self._key, value=message)
+                    deliveries.append(delivery)
         except ProducerFenced as error:
+            _observe_all(deliveries)
             raise PollerFencedError(
                 f"district {self.district_id}: another poller took over its transactional ID",
                 hint="run each district in one poller only; this one stops polling it",
             ) from error
-        except KafkaError:
-            logger.warning(
-                "district %s: transaction of %d records failed", self.district_id, len(records)
-            )
+        except BaseException as error:
+            _observe_all(deliveries)
+            if isinstance(error, KafkaError):
+                logger.warning(
+                    "district %s: transaction of %d records failed: %r",
+                    self.district_id,
+                    len(records),
+                    error,
+                )
             raise
+
+
+def _observe_all(deliveries: list[asyncio.Future[object]]) -> None:
+    """Mark the deliveries' errors as seen: the transaction's failure is the one reported.
+
+    Each delivery of a failed transaction fails with it; unobserved, asyncio would log every
+    one of them again as "Future exception was never retrieved".
+    """
+    for delivery in deliveries:
+        delivery.add_done_callback(_observe)
+
+
+def _observe(delivery: asyncio.Future[object]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()

@@ -11,6 +11,10 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+# Imported now, not lazily by its plugin at the end of the run: on CPython 3.11.7, after
+# aiokafka reports a fenced producer, a later ast.parse (pytest rewriting a module imported
+# late) can fail with "AST constructor recursion depth mismatch", a CPython bug.
+import hypothesis  # noqa: F401
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
