@@ -1,7 +1,7 @@
-"""The main job on embedded defaults: a local Kafka, the pipeline's topics, a round trip.
+"""The main job on embedded defaults: a local Kafka, a fake Clever district, the poller.
 
-Later issues add the fake Clever district, the poller and the Faust worker here; the shape
-stays: start what is needed, say where everything is, run until Ctrl-C, stop in order.
+The shape stays as pieces join (the Faust worker comes next): start what is needed, say
+where everything is, show what flows, run until Ctrl-C, stop in order.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from clever_stream.admin import TopicOutcome, ensure_pipeline_topics
+from clever_stream.demo_pipeline import DemoDistrict, demo_pipeline
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from clever_stream.signals import run_until_signalled, sigterm_as_interrupt
@@ -70,12 +71,20 @@ async def _serve(
         timeout_s=settings.kafka_timeout_s,
     )
     console.print(_where_everything_is(broker, topics, round_trip))
-    console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
-    if duration_s is None:
-        console.print("Press Ctrl-C to stop.")
-        await asyncio.Event().wait()
-    else:
-        await asyncio.sleep(duration_s)
+    async with demo_pipeline(
+        broker.bootstrap_servers, settings, console=console, shape=DemoDistrict()
+    ) as pipeline:
+        console.print(
+            f"Fake Clever at {pipeline.clever_url}: district {pipeline.district.id}, "
+            f"changing every few seconds. The poller publishes its events to "
+            f"{pipeline.raw_topic}; below is what a read_committed consumer of it sees."
+        )
+        console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
+        if duration_s is None:
+            console.print("Press Ctrl-C to stop.")
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(duration_s)
 
 
 def _where_everything_is(
