@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, Protocol
@@ -91,6 +91,8 @@ class DistrictPoller:
         self._backlog = 0
         #: Committed transactions so far: the supervisor resets its backoff on progress.
         self.commits = 0
+        # The events page after a full one, fetched while that one commits.
+        self._ahead: tuple[str | None, asyncio.Future[Page]] | None = None
 
     def request_resync(self, reason: str) -> None:
         """Resync at the next page boundary (an operator's request, an expired cursor...)."""
@@ -99,6 +101,12 @@ class DistrictPoller:
 
     async def run(self, cursor: PollerCursor | None) -> NoReturn:
         """Carry on from ``cursor`` (None: the district is new) until cancelled."""
+        try:
+            await self._run(cursor)
+        finally:
+            self.close()
+
+    async def _run(self, cursor: PollerCursor | None) -> NoReturn:
         if cursor is None:
             cursor = await self._start_sync(RecordSource.SYNC, "first start")
         elif self._silently_expired(cursor):
@@ -168,18 +176,19 @@ class DistrictPoller:
         pages = self._client.snapshot_pages(
             role, starting_after=cursor.sync_resume_after, limit=self._options.snapshot_page_size
         )
-        async for page in pages:
-            if self._resync_reason is not None:
-                return cursor
-            now = self._clock()
-            records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
-            cursor = replace(
-                cursor,
-                sync_resume_after=last_id or cursor.sync_resume_after,
-                sync_records=(cursor.sync_records or 0) + len(records),
-                updated_at=now,
-            )
-            await self._commit(records, cursor, dead_letters)
+        async with contextlib.aclosing(read_ahead(pages)) as ahead:
+            async for page in ahead:
+                if self._resync_reason is not None:
+                    return cursor
+                now = self._clock()
+                records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
+                cursor = replace(
+                    cursor,
+                    sync_resume_after=last_id or cursor.sync_resume_after,
+                    sync_records=(cursor.sync_records or 0) + len(records),
+                    updated_at=now,
+                )
+                await self._commit(records, cursor, dead_letters)
         following = SYNC_ROLES.index(role) + 1 if role in SYNC_ROLES else len(SYNC_ROLES)
         if following < len(SYNC_ROLES):
             return replace(cursor, sync_role=SYNC_ROLES[following], sync_resume_after=None)
@@ -218,7 +227,7 @@ class DistrictPoller:
     async def _poll_once(self, cursor: PollerCursor) -> PollerCursor:
         limit = self._options.events_page_size
         try:
-            page = await self._client.events_after(cursor.last_event_id, limit=limit)
+            page = await self._events_after(cursor.last_event_id)
         except CursorExpiredError:
             logger.warning(
                 "district %s: Clever no longer has event %s (30-day window); resyncing",
@@ -231,6 +240,9 @@ class DistrictPoller:
             now = self._clock()
             records, dead_letters, last_id = self._event_page(page, now)
             cursor = replace(cursor, last_event_id=last_id or cursor.last_event_id, updated_at=now)
+            if page.size >= limit:
+                # More is waiting: fetch it while this page commits.
+                self._read_ahead(cursor.last_event_id)
             await self._commit(records, cursor, dead_letters)
             self._backlog += page.size
         # page.size counts entries that were not objects too: a full page means more to come.
@@ -247,6 +259,32 @@ class DistrictPoller:
             )
             self.request_resync("rollover")
         return cursor
+
+    async def _events_after(self, event_id: str | None) -> Page:
+        """The page after ``event_id``: the one fetched ahead if it fits, else a new request."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            after, fetch = ahead
+            if after == event_id and self._resync_reason is None:
+                return await fetch
+            fetch.cancel()
+        return await self._client.events_after(event_id, limit=self._options.events_page_size)
+
+    def _read_ahead(self, event_id: str | None) -> None:
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+        fetch = asyncio.ensure_future(
+            self._client.events_after(event_id, limit=self._options.events_page_size)
+        )
+        # Its failure is raised where it is awaited, or dropped with it if it never is.
+        fetch.add_done_callback(_observe)
+        self._ahead = (event_id, fetch)
+
+    def close(self) -> None:
+        """Cancel a fetch still running ahead; the poller is done."""
+        if self._ahead is not None:
+            self._ahead[1].cancel()
+            self._ahead = None
 
     async def _idle(self, seconds: float) -> None:
         self._wake.clear()
@@ -326,3 +364,35 @@ class DistrictPoller:
             original_value=json.dumps(item, separators=(",", ":"), default=str).encode(),
             failed_at=now,
         )
+
+
+async def read_ahead(pages: AsyncIterator[Page]) -> AsyncGenerator[Page, None]:
+    """``pages``, with the next one already being fetched while the caller commits this one.
+
+    Clever's response time and Kafka's commit overlap instead of adding up; at most two pages
+    are held at once, so memory stays bounded.
+    """
+    iterator = aiter(pages)
+    pending: asyncio.Future[Page] = asyncio.ensure_future(anext(iterator))
+    try:
+        while True:
+            try:
+                page = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(iterator))
+            yield page
+    finally:
+        pending.cancel()
+        # wait() does not raise the fetch's own error (observed below), only our cancellation.
+        await asyncio.wait([pending])
+        if not pending.cancelled() and not isinstance(pending.exception(), StopAsyncIteration):
+            pending.exception()
+        closing = getattr(iterator, "aclose", None)
+        if closing is not None:
+            await closing()
+
+
+def _observe(fetch: asyncio.Future[Page]) -> None:
+    if not fetch.cancelled():
+        fetch.exception()

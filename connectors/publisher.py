@@ -16,6 +16,7 @@ from typing import Self
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.partitioner import DefaultPartitioner
 
 from connectors.exceptions import PollerFencedError
 from schemas.codec import Codec
@@ -63,6 +64,7 @@ class DistrictPublisher:
         self._codec = codec
         self._timeout_s = timeout_s
         self._key = district_key(district_id)
+        self._partitions: dict[str, int] = {}
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             transactional_id=transactional_id,
@@ -81,6 +83,10 @@ class DistrictPublisher:
                 # this transactional ID and settles their open transaction.
                 await self._producer.begin_transaction()
                 await self._producer.abort_transaction()
+                self._partitions = {
+                    topic: await self._partition_of(topic)
+                    for topic in (self._topics.raw, self._topics.dead_letters, self._topics.cursors)
+                }
         except BaseException:
             await self._producer.stop()
             raise
@@ -93,6 +99,15 @@ class DistrictPublisher:
         traceback: TracebackType | None,
     ) -> None:
         await self._producer.stop()
+
+    async def _partition_of(self, topic: str) -> int:
+        """The partition the district's key hashes to, as Kafka's default partitioner does.
+
+        Computed once per start rather than hashed again for every record of every page.
+        """
+        partitions = sorted(await self._producer.partitions_for(topic))
+        partition: int = DefaultPartitioner()(self._key, partitions, partitions)
+        return partition
 
     def _messages(
         self,
@@ -119,7 +134,9 @@ class DistrictPublisher:
         try:
             async with asyncio.timeout(self._timeout_s), self._producer.transaction():
                 for topic, message in self._messages(records, cursor, dead_letters):
-                    delivery = await self._producer.send(topic, key=self._key, value=message)
+                    delivery = await self._producer.send(
+                        topic, key=self._key, value=message, partition=self._partitions[topic]
+                    )
                     deliveries.append(delivery)
         except ProducerFenced as error:
             _observe_all(deliveries)

@@ -85,6 +85,14 @@ async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
     assert cursor is not None
     assert cursor.last_event_id == "e0003"
     raw = await read_raw(bootstrap_servers, topics.raw)
+    # The partition is the one Kafka's default partitioner gives the key, as for any producer.
+    plain = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await plain.start()
+    try:
+        probe = await plain.send_and_wait(topics.raw, key=b"d1", value=b"probe")
+    finally:
+        await plain.stop()
+    assert {partition for partition, _, _ in raw} == {probe.partition}
     assert [(key, record.event_id) for _, key, record in raw] == [
         ("d1", "e0001"),
         ("d1", "e0002"),
