@@ -19,12 +19,17 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bench.clever_sync import SyncBenchConfig, run_sync_bench
 from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
+from bench.sync_tables import steady_table, sync_table
 from clever_stream.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
 console = Console()
+if not console.is_terminal:
+    # Piped to a file or a CI log: keep the tables' columns whole instead of 80 wide.
+    console = Console(width=160)
 
 
 class Benchmark(StrEnum):
@@ -32,6 +37,7 @@ class Benchmark(StrEnum):
 
     PUBLISH = "publish"
     CODEC = "codec"
+    SYNC = "sync"
 
 
 def main(
@@ -47,6 +53,13 @@ def main(
     ] = 300.0,
     codec_iterations: Annotated[
         int, typer.Option(min=1, help="Encodes and decodes per record type and repeat.")
+    ] = 20_000,
+    sync_sizes: Annotated[
+        str,
+        typer.Option(help="Contacts of each district to sync, comma-separated."),
+    ] = "100000,1000000",
+    steady_changes: Annotated[
+        int, typer.Option(min=0, help="Random Clever changes for the steady event rate (0: skip).")
     ] = 20_000,
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
@@ -67,16 +80,27 @@ def main(
     )
     if only in (None, Benchmark.CODEC):
         console.print(_codec_table(run_codec_bench(iterations=codec_iterations, repeat=repeat)))
-    if only not in (None, Benchmark.PUBLISH):
+    if only == Benchmark.CODEC:
         return
+    sync_config = SyncBenchConfig(
+        sizes=tuple(int(size) for size in sync_sizes.split(",") if size.strip()),
+        steady_changes=steady_changes,
+        timeout_s=timeout * 3,
+    )
     with (
         reporting_errors(console),
         tempfile.TemporaryDirectory(prefix="clever-stream-bench-") as state_dir,
         # Entered here, in the main thread and outside the event loop, as the broker requires.
         local_kafka(LocalKafkaSettings(state_dir=Path(state_dir))) as broker,
     ):
-        figures = asyncio.run(run_publish_bench(broker.bootstrap_servers, config))
-    console.print(_table(figures, config))
+        if only in (None, Benchmark.PUBLISH):
+            figures = asyncio.run(run_publish_bench(broker.bootstrap_servers, config))
+            console.print(_table(figures, config))
+        if only in (None, Benchmark.SYNC):
+            syncs, steady = asyncio.run(run_sync_bench(broker.bootstrap_servers, sync_config))
+            console.print(sync_table(syncs))
+            if steady is not None:
+                console.print(steady_table(steady, sync_config))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 

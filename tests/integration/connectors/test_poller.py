@@ -261,3 +261,42 @@ async def test_a_second_poller_for_the_same_district_is_fenced_not_doubled(
     records = of_district(raw, district.id)
     assert event_ids(records) == [e["id"] for e in district.events()]
     assert kinds(records).count(RawRecordKind.SYNC_STARTED) == 1
+
+
+async def test_one_districts_failures_do_not_stop_the_others(
+    bootstrap_servers: str, unique_name: Callable[[str], str]
+) -> None:
+    fake = FakeClever()
+    healthy = fake.add_district(seed=91, contacts=30)
+    refused = fake.add_district(seed=92, contacts=30)
+    failing = fake.add_district(seed=93, contacts=30)
+    fake.faults.add("server_error", times=1_000_000, district_id=failing.id, status=503)
+    wrong_token = {**district_entry(refused), "token": "not-the-token"}
+    async with fake.serve() as base_url:
+        settings = poller_settings(
+            bootstrap_servers,
+            base_url,
+            unique_name("p"),
+            [district_entry(healthy), wrong_token, district_entry(failing)],
+            retry_max_attempts=2,
+        )
+        async with running_poller(settings) as runner:
+            await caught_up(settings, healthy)
+            change_some(healthy, seed=11, count=10)
+            await caught_up(settings, healthy)
+
+            async def both_retried() -> bool:
+                _, auth, unavailable = runner.status
+                return auth.failures >= 2 and unavailable.failures >= 2
+
+            await eventually(both_retried, timeout_s=30, what="the failing districts retried")
+            _, auth, unavailable = runner.status
+            assert auth.last_error == "CleverAuthError"
+            assert unavailable.last_error == "CleverUnavailableError"
+            # Once Clever answers again, the failing district catches up by itself.
+            fake.faults.clear()
+            await caught_up(settings, failing)
+    raw = await read_raw(bootstrap_servers, PollerTopics.for_prefix(settings.topic_prefix).raw)
+
+    assert of_district(raw, refused.id) == []
+    assert event_ids(of_district(raw, healthy.id)) == [e["id"] for e in healthy.events()]
