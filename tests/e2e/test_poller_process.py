@@ -22,7 +22,7 @@ import pytest
 from connectors.publisher import PollerTopics
 from fakeclever import FakeClever, FakeDistrict
 from schemas.records import PollerCursor
-from schemas.values import CursorPhase, RawRecordKind
+from schemas.values import CursorPhase, RawRecordKind, RecordSource
 from tests.integration.connectors.poller_harness import (
     caught_up,
     committed_cursor,
@@ -168,3 +168,33 @@ async def test_sigterm_stops_the_poller_cleanly(
     assert "started" in log
     assert district.token not in log
     assert "Traceback" not in log
+
+
+async def test_sigusr1_resyncs_every_district_of_the_process(
+    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=83, contacts=40)
+    async with fake.serve() as base_url:
+        prefix = unique_name("p")
+        settings = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
+        env = poller_env(bootstrap_servers, base_url, prefix, district)
+        async with poller_process(env, tmp_path / "poller.log") as process:
+            first = await caught_up(settings, district)
+            process.send_signal(signal.SIGUSR1)
+
+            async def resynced() -> PollerCursor | None:
+                cursor = await committed_cursor(settings, district.id)
+                done = cursor is not None and cursor.phase == CursorPhase.POLLING
+                return cursor if done and cursor.sync_id != first.sync_id else None
+
+            await eventually(resynced, timeout_s=60, what="the operator's resync")
+            process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+
+    records = of_district(
+        await read_raw(bootstrap_servers, PollerTopics.for_prefix(prefix).raw), district.id
+    )
+    starts = [r.source for r in records if r.kind == RawRecordKind.SYNC_STARTED]
+    assert starts == [RecordSource.SYNC, RecordSource.RESYNC]
+    assert "operator request" in (tmp_path / "poller.log").read_text()
