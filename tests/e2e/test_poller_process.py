@@ -185,8 +185,9 @@ async def test_sigusr1_resyncs_every_district_of_the_process(
 
             async def resynced() -> PollerCursor | None:
                 cursor = await committed_cursor(settings, district.id)
-                done = cursor is not None and cursor.phase == CursorPhase.POLLING
-                return cursor if done and cursor.sync_id != first.sync_id else None
+                if cursor is None or cursor.phase != CursorPhase.POLLING:
+                    return None
+                return cursor if cursor.sync_id != first.sync_id else None
 
             await eventually(resynced, timeout_s=60, what="the operator's resync")
             process.send_signal(signal.SIGTERM)
