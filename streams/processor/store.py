@@ -1,0 +1,182 @@
+"""The state the privilege processor keeps, as a Protocol, and an in-memory store of it.
+
+The processor is pure apart from this store: the Faust agent implements ``StateStore`` over
+its tables (string keys; ``ContactSnapshot`` values encoded with
+``schemas.codec.default_codec()``, ``DistrictProgress`` and ``ContactGrants`` with
+``streams.processor.encoding``), and tests or an in-process replay tool use ``MemoryStore``.
+Every method is synchronous: Faust tables are dicts in the worker's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Final, Protocol
+
+from schemas.records import ContactSnapshot
+
+#: How many deleted contacts a district remembers to label re-creations (``reissued_from``).
+RECENTLY_DELETED_LIMIT: Final = 256
+#: How many distinct skipped record types a district counts; the rest count as ``OTHER_SKIPS``.
+SKIP_COUNT_LIMIT: Final = 64
+OTHER_SKIPS: Final = "(other)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistrictProgress:
+    """Where one district's raw stream stands in the processor, and what it remembers.
+
+    ``last_partition``/``last_offset`` are the last raw record applied: a record at or before
+    it on the same partition is a replay (the same Kafka record again, after a crash or a
+    rewind) and changes nothing. ``sync_id`` is the sync whose snapshot is arriving, if any.
+    ``recently_deleted`` holds the last ``RECENTLY_DELETED_LIMIT`` deleted contacts that
+    could be re-created under a new ID (no SIS ID, some students), oldest first.
+    ``skipped`` counts records of other types by type, so an operator can see what arrives.
+    """
+
+    district_id: str
+    last_partition: int | None = None
+    last_offset: int | None = None
+    sync_id: str | None = None
+    recently_deleted: tuple[tuple[str, ContactSnapshot], ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()
+
+    def has_applied(self, partition: int, offset: int) -> bool:
+        """Whether the record at ``partition``/``offset`` was applied already.
+
+        Offsets only compare within a partition; a district found on another partition (the
+        raw topic was re-partitioned) starts counting afresh there.
+        """
+        return (
+            self.last_partition == partition
+            and self.last_offset is not None
+            and offset <= self.last_offset
+        )
+
+    def remember_deleted(self, snapshot: ContactSnapshot) -> DistrictProgress:
+        """This progress with ``snapshot`` as the newest deleted contact, the oldest dropped."""
+        kept = tuple(entry for entry in self.recently_deleted if entry[0] != snapshot.contact_id)
+        window = (*kept, (snapshot.contact_id, snapshot))[-RECENTLY_DELETED_LIMIT:]
+        return replace(self, recently_deleted=window)
+
+    def forget_deleted(self, contact_id: str) -> DistrictProgress:
+        """This progress without ``contact_id`` among the deleted (it was re-created)."""
+        window = tuple(entry for entry in self.recently_deleted if entry[0] != contact_id)
+        return replace(self, recently_deleted=window)
+
+    def count_skip(self, record_type: str) -> DistrictProgress:
+        """This progress with one more skipped record of ``record_type``."""
+        counts = dict(self.skipped)
+        if record_type not in counts and len(counts) >= SKIP_COUNT_LIMIT:
+            record_type = OTHER_SKIPS
+        counts[record_type] = counts.get(record_type, 0) + 1
+        return replace(self, skipped=tuple(sorted(counts.items())))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PairGrant:
+    """When the pipeline granted one pair, and the contact it was reissued from, if any.
+
+    Kept because ``PrivilegeState`` carries both on every later change of the pair, and
+    ``ContactSnapshot`` (the contract's record of a contact) has no room for them.
+    """
+
+    student_id: str
+    granted_at: datetime
+    reissued_from_contact_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactGrants:
+    """The grants of one contact's live pairs, by student ID (sorted)."""
+
+    district_id: str
+    contact_id: str
+    grants: tuple[PairGrant, ...] = field(default_factory=tuple)
+
+    def get(self, student_id: str) -> PairGrant | None:
+        """The grant of ``student_id``'s pair, if live."""
+        return next((grant for grant in self.grants if grant.student_id == student_id), None)
+
+
+class StateStore(Protocol):
+    """The processor's tables: contacts, the student-to-contacts index, grants, districts.
+
+    Keys are Clever IDs (strings). Setting an empty value (no contacts, no grants) deletes
+    the entry, so a table never fills with empty records.
+    """
+
+    def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None: ...
+
+    def put_contact(self, snapshot: ContactSnapshot) -> None: ...
+
+    def delete_contact(self, district_id: str, contact_id: str) -> None: ...
+
+    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]: ...
+
+    def set_contacts_of_student(
+        self, district_id: str, student_id: str, contacts: frozenset[str]
+    ) -> None: ...
+
+    def contact_ids(self, district_id: str) -> Iterable[str]:
+        """Every stored contact of the district (read at a sync's end to reconcile)."""
+        ...
+
+    def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None: ...
+
+    def put_grants(self, grants: ContactGrants) -> None: ...
+
+    def get_district(self, district_id: str) -> DistrictProgress | None: ...
+
+    def put_district(self, progress: DistrictProgress) -> None: ...
+
+
+class MemoryStore:
+    """A ``StateStore`` in dicts: for tests, and for replaying the raw topic in one process."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[tuple[str, str], ContactSnapshot] = {}
+        self.students: dict[tuple[str, str], frozenset[str]] = {}
+        self.grants: dict[tuple[str, str], ContactGrants] = {}
+        self.districts: dict[str, DistrictProgress] = {}
+
+    def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
+        return self.contacts.get((district_id, contact_id))
+
+    def put_contact(self, snapshot: ContactSnapshot) -> None:
+        self.contacts[snapshot.district_id, snapshot.contact_id] = snapshot
+
+    def delete_contact(self, district_id: str, contact_id: str) -> None:
+        self.contacts.pop((district_id, contact_id), None)
+
+    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]:
+        return self.students.get((district_id, student_id), frozenset())
+
+    def set_contacts_of_student(
+        self, district_id: str, student_id: str, contacts: frozenset[str]
+    ) -> None:
+        if contacts:
+            self.students[district_id, student_id] = contacts
+        else:
+            self.students.pop((district_id, student_id), None)
+
+    def contact_ids(self, district_id: str) -> Iterator[str]:
+        # A list first: the caller deletes contacts while it walks them.
+        return iter([contact for district, contact in self.contacts if district == district_id])
+
+    def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None:
+        return self.grants.get((district_id, contact_id))
+
+    def put_grants(self, grants: ContactGrants) -> None:
+        key = (grants.district_id, grants.contact_id)
+        if grants.grants:
+            self.grants[key] = grants
+        else:
+            self.grants.pop(key, None)
+
+    def get_district(self, district_id: str) -> DistrictProgress | None:
+        return self.districts.get(district_id)
+
+    def put_district(self, progress: DistrictProgress) -> None:
+        self.districts[progress.district_id] = progress
