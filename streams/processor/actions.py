@@ -72,6 +72,8 @@ def upsert_contact(
     old = contact_from_snapshot(stored).relationships if stored is not None else {}
     reissue = None
     if stored is None:
+        # Back under its own ID, a deleted contact was not reissued under another.
+        progress = progress.forget_deleted(contact.contact_id)
         window = [(cid, contact_from_snapshot(snap)) for cid, snap in progress.recently_deleted]
         reissue = reissued_from(contact, window)
         if reissue is not None:

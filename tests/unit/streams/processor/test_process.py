@@ -169,6 +169,17 @@ def test_a_created_contact_with_other_students_is_no_reissue() -> None:
     assert [change.reissued_from_contact_id for change in outputs.changes] == [None, None]
 
 
+def test_a_contact_back_under_its_own_id_is_no_longer_a_reissue_candidate() -> None:
+    harness = Harness()
+    harness.feed(raw_event(event("users.created", v3_contact("old", {"s1": PARENT}))))
+    harness.feed(raw_event(event("users.deleted", v3_contact("old", {"s1": PARENT}))))
+    harness.feed(raw_event(event("users.created", v3_contact("old", {"s1": PARENT}))))
+
+    outputs = harness.feed(raw_event(event("users.created", v3_contact("new", {"s1": PARENT}))))
+
+    assert [change.reissued_from_contact_id for change in outputs.changes] == [None]
+
+
 def test_the_same_event_twice_and_a_repeat_under_a_new_id_emit_nothing() -> None:
     harness = Harness()
     created = event("users.created", v3_contact("c1", {"s1": PARENT}))
