@@ -7,7 +7,7 @@ from dataclasses import replace
 from schemas.identity import change_id
 from schemas.keys import pair_key
 from schemas.records import Cause
-from schemas.values import CauseKind, ChangeKind, ContactType, Relationship
+from schemas.values import CauseKind, ChangeKind, ContactType, RawRecordKind, Relationship
 from streams.core import privilege_of
 from tests.unit.streams.processor.builders import (
     AUNT,
@@ -317,3 +317,24 @@ def test_an_event_without_created_time_has_no_occurred_at() -> None:
 
     assert change.occurred_at is None
     assert change.emitted_at > FETCHED
+
+
+def test_a_record_kind_from_a_newer_poller_is_skipped() -> None:
+    harness = Harness()
+    record = raw_event(event("users.created", v3_contact("c1", {"s1": PARENT})))
+    newer = replace(record, kind=RawRecordKind.UNRECOGNIZED)
+
+    outputs = harness.feed(newer)
+
+    assert (outputs.skipped, outputs.changes, outputs.dead_letters) == ("UNRECOGNIZED", (), ())
+
+
+def test_an_event_type_missing_from_the_record_is_read_from_the_json() -> None:
+    harness = Harness()
+    record = replace(
+        raw_event(event("users.created", v3_contact("c1", {"s1": PARENT}))), event_type=None
+    )
+
+    [change] = harness.feed(record).changes
+
+    assert change.cause.clever_event_type == "users.created"
