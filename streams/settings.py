@@ -39,3 +39,9 @@ class WorkerSettings(KafkaSettings):
     broker_request_timeout_s: float = Field(
         default=90.0, gt=0, description="Bound on each request to Kafka."
     )
+    commit_interval_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the worker commits: with exactly_once, each commit ends the "
+        "transaction, so this bounds how late read_committed consumers see a change.",
+    )

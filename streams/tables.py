@@ -1,0 +1,64 @@
+"""The worker's tables: changelog-backed, partitioned like the raw topic (by district).
+
+Faust writes a table's changelog record to the partition of the event being processed, so
+every key a district's records touch lives in that district's partition: a worker taking
+over the partition recovers exactly the district's state from the changelog.
+
+| table | key | value |
+| --- | --- | --- |
+| ``contacts`` | ``district/contact`` | ``ContactSnapshot``, Avro single-object |
+| ``students`` | ``district/student`` | the student's contact IDs, JSON list |
+| ``grants`` | ``district/contact`` | when each live pair was granted (and reissued from), JSON |
+| ``districts`` | ``district`` | the district's progress (last record applied, sync), JSON |
+| ``deleted`` | ``district`` | the district's recently deleted contacts, JSON |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from faust.types import TableT
+
+CONTACTS = "contacts"
+STUDENTS = "students"
+GRANTS = "grants"
+DISTRICTS = "districts"
+DELETED = "deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerTables:
+    """The tables of the privilege worker."""
+
+    contacts: TableT[bytes, bytes]
+    students: TableT[bytes, bytes]
+    grants: TableT[bytes, bytes]
+    districts: TableT[bytes, bytes]
+    deleted: TableT[bytes, bytes]
+
+    @classmethod
+    def declare(cls, app: faust.App, *, partitions: int) -> WorkerTables:
+        """Register the tables on ``app``, with as many partitions as the raw topic."""
+
+        def table(name: str, help_: str) -> TableT[bytes, bytes]:
+            return app.Table(
+                name,
+                default=None,
+                schema=faust.Schema(
+                    key_type=bytes,
+                    value_type=bytes,
+                    key_serializer="raw",
+                    value_serializer="raw",
+                ),
+                partitions=partitions,
+                help=help_,
+            )
+
+        return cls(
+            contacts=table(CONTACTS, "Each contact's IDs and student relationships."),
+            students=table(STUDENTS, "Each student's contacts: revokes them all on deletion."),
+            grants=table(GRANTS, "When each live pair was granted, for the state topic."),
+            districts=table(DISTRICTS, "Each district's progress through the raw stream."),
+            deleted=table(DELETED, "Recently deleted contacts a re-created one may replace."),
+        )

@@ -1,0 +1,62 @@
+"""Query views on the worker's web server, answered by the worker that owns the district.
+
+``table_route`` sends a request to the worker holding the partition of its district key
+(the raw topic's key), so any worker can be asked. Answers carry IDs, relationships and
+contact types: what a consumer needs to decide access, and no personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+
+from schemas.records import ContactSnapshot, Privilege
+from streams.store import FaustStore
+from streams.tables import WorkerTables
+
+
+def _privilege(privilege: Privilege) -> dict[str, Any]:
+    return {
+        "relationship": str(privilege.relationship),
+        "relationship_raw": privilege.relationship_raw,
+        "contact_type": str(privilege.contact_type),
+        "contact_type_raw": privilege.contact_type_raw,
+    }
+
+
+def students_of(snapshot: ContactSnapshot) -> list[dict[str, Any]]:
+    """The students a contact may see, with the privilege for each."""
+    return [
+        {"student_id": relation.student_id, **_privilege(relation.privilege)}
+        for relation in sorted(snapshot.relationships, key=lambda r: r.student_id)
+    ]
+
+
+def register_views(app: faust.App, *, tables: WorkerTables, store: FaustStore) -> None:
+    """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``."""
+
+    @app.page("/districts/{district}/students/{student}/contacts")
+    @app.table_route(table=tables.contacts, match_info="district")
+    async def contacts_of_student(
+        web: View, request: Request, district: str, student: str
+    ) -> Response:
+        contacts = []
+        for contact_id in sorted(store.contacts_of_student(district, student)):
+            snapshot = store.get_contact(district, contact_id)
+            relation = next(
+                (r for r in snapshot.relationships if r.student_id == student), None
+            ) if snapshot else None  # fmt: skip
+            if relation is not None:
+                contacts.append({"contact_id": contact_id, **_privilege(relation.privilege)})
+        return web.json({"district_id": district, "student_id": student, "contacts": contacts})
+
+    @app.page("/districts/{district}/contacts/{contact}/students")
+    @app.table_route(table=tables.contacts, match_info="district")
+    async def students_of_contact(
+        web: View, request: Request, district: str, contact: str
+    ) -> Response:
+        snapshot = store.get_contact(district, contact)
+        students = students_of(snapshot) if snapshot else []
+        return web.json({"district_id": district, "contact_id": contact, "students": students})

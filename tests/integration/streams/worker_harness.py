@@ -1,0 +1,96 @@
+"""Run the privilege worker in-process, and read its outputs back as a consumer would."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import default_codec
+from schemas.keys import parse_pair_key
+from schemas.records import PrivilegeChange, PrivilegeState
+from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE
+from streams.settings import WorkerSettings
+from streams.worker import PrivilegeWorker, build_worker
+from tests.kafka_reading import read_partition
+from tests.raw_stream import partition_count
+
+Pair = tuple[str, str, str | None, str | None]
+
+
+def worker_settings(
+    bootstrap_servers: str, prefix: str, app_id: str, data_dir: Path, **overrides: Any
+) -> WorkerSettings:
+    values: dict[str, Any] = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "CLEVER_STREAM_TOPIC_PREFIX": prefix,
+        "CLEVER_STREAM_TOPIC_PARTITIONS": 3,
+        "app_id": app_id,
+        "data_dir": data_dir,
+        "web_enabled": False,
+        "commit_interval_s": 0.2,
+    }
+    values.update(overrides)
+    return WorkerSettings(**values)
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: WorkerSettings) -> AsyncIterator[PrivilegeWorker]:
+    """A started worker (its app's topics declared first), stopped on exit."""
+    worker = build_worker(settings, raw_partitions=settings.topic_partitions, replication_factor=1)
+    await worker.app.start()
+    try:
+        yield worker
+    finally:
+        await worker.app.stop()
+
+
+async def read_all(bootstrap_servers: str, topic: str) -> list[Any]:
+    """Every committed record of ``topic``, partition by partition."""
+    found: list[Any] = []
+    for partition in range(await partition_count(bootstrap_servers, topic)):
+        found += await read_partition(bootstrap_servers, topic, partition=partition)
+    return found
+
+
+async def privilege_changes(bootstrap_servers: str, prefix: str) -> list[PrivilegeChange]:
+    """The committed privilege changes, in order within each partition."""
+    codec = default_codec()
+    topic = PRIVILEGE_CHANGES.name(prefix)
+    return [
+        codec.decode(m.value, PrivilegeChange) for m in await read_all(bootstrap_servers, topic)
+    ]
+
+
+async def current_state(bootstrap_servers: str, prefix: str) -> frozenset[Pair]:
+    """The live pairs a new consumer bootstraps from the compacted state topic."""
+    codec = default_codec()
+    latest: dict[bytes, PrivilegeState | None] = {}
+    for message in await read_all(bootstrap_servers, PRIVILEGE_STATE.name(prefix)):
+        latest[message.key] = (
+            None if message.value is None else codec.decode(message.value, PrivilegeState)
+        )
+    pairs = set()
+    for key, state in latest.items():
+        if state is None:
+            continue
+        _, contact, student = parse_pair_key(key)
+        privilege = state.privilege
+        pairs.add((contact, student, privilege.relationship_raw, privilege.contact_type_raw))
+    return frozenset(pairs)
+
+
+def replay(changes: list[PrivilegeChange], district_id: str) -> frozenset[Pair]:
+    """The pairs the privilege stream of one district, replayed from the start, leads to."""
+    pairs: dict[tuple[str, str], Pair] = {}
+    for change in changes:
+        if change.district_id != district_id:
+            continue
+        key = (change.contact_id, change.student_id)
+        if change.after is None:
+            pairs.pop(key, None)
+        else:
+            after = change.after
+            pairs[key] = (*key, after.relationship_raw, after.contact_type_raw)
+    return frozenset(pairs.values())
