@@ -90,6 +90,8 @@ class PrivilegeHandler:
             original_value=message.value,
         )
         await self._send(event, record.district_id, outputs)
+        # Before the event is acknowledged (and its offset can be committed).
+        await self._output.flush_table_writes()
 
     def _decode(self, value: bytes | None) -> RawCleverRecord:
         if value is None:

@@ -35,6 +35,7 @@ def create_app(settings: WorkerSettings, *, replication_factor: int) -> faust.Ap
         web_port=settings.web_port,
         broker_request_timeout=settings.broker_request_timeout_s,
         broker_commit_interval=settings.commit_interval_s,
+        broker_session_timeout=settings.session_timeout_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         # Agents and tables are registered explicitly by the wiring, never by import scanning.

@@ -9,6 +9,14 @@ processed again: duplicates for a ``read_committed`` reader, as faust-streaming 
 323 and 177 report. So every output of a record is sent here with the transactional ID of
 the record's *source* partition: the producer whose transaction Faust commits with that
 partition's offsets and its tables' changelog writes. All or nothing, per source partition.
+
+A second gap, found by our SIGKILL test: Faust buffers table changelog writes (``send_soon``)
+and, with exactly_once, commits offsets *without* flushing that buffer first (the
+at-least-once path flushes it). A record's offset could be committed while its table writes
+still waited in the buffer, to land in the next transaction or, after a kill, nowhere: the
+restarted worker then resumed after records whose state it never saw. ``flush_table_writes``
+hands the buffered writes to the transactional producer before the record is acknowledged,
+so they are part of the transaction that commits its offset.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ class TransactionalOutput:
         tp = event.message.tp
         group = self._app.assignor.group_for_topic(tp.topic)
         return f"{self._app.conf.id}-{group}-{tp.partition}"
+
+    async def flush_table_writes(self) -> None:
+        """Hand the tables' buffered changelog writes to the producer (see the module doc)."""
+        await self._app.producer.buffer.flush()
 
     async def send(
         self,

@@ -39,6 +39,12 @@ class WorkerSettings(KafkaSettings):
     broker_request_timeout_s: float = Field(
         default=90.0, gt=0, description="Bound on each request to Kafka."
     )
+    session_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the group waits for a silent worker before its partitions "
+        "move to the others (a killed worker's districts wait this long).",
+    )
     commit_interval_s: float = Field(
         default=0.5,
         gt=0,

@@ -42,18 +42,13 @@ class WorkerTables:
         """Register the tables on ``app``, with as many partitions as the raw topic."""
 
         def table(name: str, help_: str) -> TableT[bytes, bytes]:
+            # bytes as key and value type is what makes Faust use the raw codec, recovery
+            # included (a Schema with raw serializers is ignored there: recovery would
+            # read every changelog record as JSON and drop it).
             return app.Table(
-                name,
-                default=None,
-                schema=faust.Schema(
-                    key_type=bytes,
-                    value_type=bytes,
-                    key_serializer="raw",
-                    value_serializer="raw",
-                ),
-                partitions=partitions,
+                name, default=None, key_type=bytes, value_type=bytes, partitions=partitions,
                 help=help_,
-            )
+            )  # fmt: skip
 
         return cls(
             contacts=table(CONTACTS, "Each contact's IDs and student relationships."),

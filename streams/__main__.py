@@ -1,0 +1,41 @@
+"""``python -m streams worker``: run a privilege worker (wiring only)."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from clever_stream.console import VerboseOption, reporting_errors
+from streams.service import run_worker
+from streams.settings import WorkerSettings
+
+app = typer.Typer(
+    help="The privilege workers: raw Clever records to privilege changes, exactly once.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+@app.command()
+def worker(verbose: VerboseOption = False) -> None:
+    """Run one worker of the group (CLEVER_WORKER_*); start more to share the districts."""
+    with reporting_errors(console):
+        run_worker(WorkerSettings(), verbose=verbose)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    from importlib.metadata import version as package_version
+
+    console.print(package_version("clever-stream"))
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

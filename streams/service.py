@@ -1,0 +1,65 @@
+"""The worker as a service: settings checked, topics ensured, then Faust's own worker loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import NoReturn
+
+import faust
+from aiokafka.admin import AIOKafkaAdminClient
+
+from clever_stream.admin import default_replication_factor, ensure_pipeline_topics
+from clever_stream.exceptions import ConfigurationError
+from clever_stream.kafka_errors import kafka_errors
+from schemas.topics import RAW_EVENTS
+from streams.settings import WorkerSettings
+from streams.worker import build_worker
+
+
+async def prepare(settings: WorkerSettings) -> tuple[int, int]:
+    """Create missing topics; the raw topic's partition count and the replication factor."""
+    bootstrap_servers = settings.kafka_bootstrap_servers
+    if not bootstrap_servers:
+        raise ConfigurationError(
+            "the worker needs a Kafka cluster",
+            hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)",
+        )
+    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=60)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    with kafka_errors("describe the raw topic", bootstrap_servers):
+        await admin.start()
+        try:
+            [raw] = await admin.describe_topics([RAW_EVENTS.name(settings.topic_prefix)])
+            replicas = settings.topic_replication_factor or await default_replication_factor(admin)
+        finally:
+            await admin.close()
+    return len(raw["partitions"]), replicas
+
+
+def run_worker(settings: WorkerSettings, *, verbose: bool) -> NoReturn:
+    """Run one worker of the group until SIGTERM or Ctrl-C (Faust handles both), then exit.
+
+    Faust stops its services and closes its event loop, but the aiokafka consumer thread it
+    leaves behind is not a daemon, so the interpreter would wait for it forever. Once Faust
+    is done (transactions ended, producers stopped), the process exits on its own terms.
+    """
+    raw_partitions, replicas = asyncio.run(prepare(settings))
+    worker = build_worker(settings, raw_partitions=raw_partitions, replication_factor=replicas)
+    code: int | str | None = 0
+    try:
+        faust.Worker(
+            worker.app,
+            loglevel=logging.INFO if verbose else logging.WARNING,
+            quiet=True,
+            console_port=0,
+        ).execute_from_commandline()
+    except SystemExit as exit_:
+        code = exit_.code
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)
