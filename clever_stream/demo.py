@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 import time
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.table import Table
 
 from clever_stream.admin import TopicOutcome, ensure_pipeline_topics
-from clever_stream.demo_pipeline import DemoDistrict, demo_pipeline
+from clever_stream.demo_pipeline import DemoDistrict, RunningPipeline, demo_pipeline
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from clever_stream.signals import run_until_signalled, sigterm_as_interrupt
@@ -71,20 +73,38 @@ async def _serve(
         timeout_s=settings.kafka_timeout_s,
     )
     console.print(_where_everything_is(broker, topics, round_trip))
-    async with demo_pipeline(
-        broker.bootstrap_servers, settings, console=console, shape=DemoDistrict()
-    ) as pipeline:
-        console.print(
-            f"Fake Clever at {pipeline.clever_url}: district {pipeline.district.id}, "
-            f"changing every few seconds. The poller publishes its events to "
-            f"{pipeline.raw_topic}; below is what a read_committed consumer of it sees."
-        )
-        console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
-        if duration_s is None:
-            console.print("Press Ctrl-C to stop.")
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(duration_s)
+    with tempfile.TemporaryDirectory(prefix="clever-stream-demo-worker-") as data_dir:
+        async with demo_pipeline(
+            broker.bootstrap_servers,
+            settings,
+            console=console,
+            shape=DemoDistrict(),
+            data_dir=Path(data_dir),
+        ) as pipeline:
+            await _until_stopped(pipeline, started, console=console, duration_s=duration_s)
+
+
+async def _until_stopped(
+    pipeline: RunningPipeline, started: float, *, console: Console, duration_s: float | None
+) -> None:
+    """Say where the pipeline is, then wait for Ctrl-C, SIGTERM or ``duration_s``."""
+    district = pipeline.district.id
+    console.print(
+        f"Fake Clever at {pipeline.clever_url}: district {district}, changing every few "
+        f"seconds. The poller brings its events to Kafka, the worker turns them into "
+        f"privilege changes on {pipeline.changes_topic}; below is what a read_committed "
+        f"consumer of that topic sees.\n"
+        f"Ask the worker: {pipeline.views_url}/students/<student>/contacts or "
+        f"{pipeline.views_url}/contacts/<contact>/students",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
+    if duration_s is None:
+        console.print("Press Ctrl-C to stop.")
+        await asyncio.Event().wait()
+    else:
+        await asyncio.sleep(duration_s)
 
 
 def _where_everything_is(

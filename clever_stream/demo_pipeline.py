@@ -1,7 +1,8 @@
-"""The demo's pipeline: a fake Clever district with a trickle of changes, the poller, a tail.
+"""The demo's pipeline: a fake Clever district with a trickle of changes, the poller, a
+privilege worker, and a tail of the privilege changes as a downstream consumer sees them.
 
 Everything runs in the demo's own event loop, so Ctrl-C stops it all in order: the tail, the
-poller (its open transaction aborted), the trickle, the fake Clever server.
+poller (its open transaction aborted), the trickle, the worker, the fake Clever server.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
@@ -21,9 +24,12 @@ from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from fakeclever import FakeClever, FakeDistrict
 from schemas.codec import default_codec
-from schemas.records import RawCleverRecord
-from schemas.topics import RAW_EVENTS
-from schemas.values import RawRecordKind
+from schemas.records import PrivilegeChange
+from schemas.topics import PRIVILEGE_CHANGES
+from schemas.values import CauseKind, ChangeKind
+from streams.service import prepare
+from streams.settings import WorkerSettings
+from streams.worker import build_worker
 
 logger = logging.getLogger(__name__)
 
@@ -44,45 +50,84 @@ class RunningPipeline:
 
     clever_url: str
     district: FakeDistrict
-    raw_topic: str
+    changes_topic: str
+    views_url: str
 
 
 @contextlib.asynccontextmanager
 async def demo_pipeline(
-    bootstrap_servers: str, settings: CliSettings, *, console: Console, shape: DemoDistrict
+    bootstrap_servers: str,
+    settings: CliSettings,
+    *,
+    console: Console,
+    shape: DemoDistrict,
+    data_dir: Path,
 ) -> AsyncIterator[RunningPipeline]:
-    """Start the fake Clever, its trickle, the poller and a tail of the raw topic."""
+    """Start the fake Clever and its trickle, the poller, a worker and a tail of changes."""
     fake = FakeClever()
     district = fake.add_district(seed=shape.seed, contacts=shape.contacts)
     async with fake.serve(host="127.0.0.1", port=0) as clever_url:
         poller_settings = PollerSettings(
             KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
             CLEVER_STREAM_TOPIC_PREFIX=settings.topic_prefix,
+            CLEVER_STREAM_TOPIC_PARTITIONS=settings.topic_partitions,
             base_url=clever_url,
             districts=[{"token": district.token, "district_id": district.id}],
             poll_interval_s=1.0,
         )
-        raw_topic = RAW_EVENTS.name(settings.topic_prefix)
-        async with (
-            new_http_client(HttpOptions(base_url=clever_url)) as http,
-            asyncio.TaskGroup() as group,
-        ):
-            runner = PollerRunner(
-                poller_settings,
-                http=http,
-                bootstrap_servers=bootstrap_servers,
-                codec=default_codec(),
-            )
-            tasks = [
-                group.create_task(runner.run(), name="poller"),
-                group.create_task(_trickle(district, shape), name="trickle"),
-                group.create_task(_tail(bootstrap_servers, raw_topic, console), name="tail"),
-            ]
-            try:
-                yield RunningPipeline(clever_url=clever_url, district=district, raw_topic=raw_topic)
-            finally:
-                for task in tasks:
-                    task.cancel()
+        web_port = _free_port()
+        worker_settings = WorkerSettings(
+            KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
+            CLEVER_STREAM_TOPIC_PREFIX=settings.topic_prefix,
+            CLEVER_STREAM_TOPIC_PARTITIONS=settings.topic_partitions,
+            data_dir=data_dir,
+            web_port=web_port,
+        )
+        raw_partitions, replicas = await prepare(worker_settings)
+        worker = build_worker(
+            worker_settings, raw_partitions=raw_partitions, replication_factor=replicas
+        )
+        # As faust.Worker does: exactly_once (transactions) is Faust's "in a worker" mode.
+        worker.app.in_worker = True
+        changes_topic = PRIVILEGE_CHANGES.name(settings.topic_prefix)
+        await worker.app.start()
+        try:
+            async with (
+                new_http_client(HttpOptions(base_url=clever_url)) as http,
+                asyncio.TaskGroup() as group,
+            ):
+                runner = PollerRunner(
+                    poller_settings,
+                    http=http,
+                    bootstrap_servers=bootstrap_servers,
+                    codec=default_codec(),
+                )
+                tasks = [
+                    group.create_task(runner.run(), name="poller"),
+                    group.create_task(_trickle(district, shape), name="trickle"),
+                    group.create_task(
+                        _tail(bootstrap_servers, changes_topic, console), name="tail"
+                    ),
+                ]
+                try:
+                    yield RunningPipeline(
+                        clever_url=clever_url,
+                        district=district,
+                        changes_topic=changes_topic,
+                        views_url=f"http://127.0.0.1:{web_port}/districts/{district.id}",
+                    )
+                finally:
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            await worker.app.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
@@ -95,7 +140,7 @@ async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
 
 
 async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
-    """Print what the poller commits, as a downstream read_committed consumer sees it."""
+    """Print each privilege change as a downstream read_committed consumer sees it."""
     codec = default_codec()
     consumer = AIOKafkaConsumer(
         topic,
@@ -105,27 +150,38 @@ async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
         enable_auto_commit=False,
     )
     await consumer.start()
-    snapshot = 0
     try:
         async for message in consumer:
-            record = codec.decode(message.value, RawCleverRecord)
-            if record.kind == RawRecordKind.SNAPSHOT:
-                snapshot += 1
-                continue
-            console.print(_describe(record, snapshot), highlight=False, soft_wrap=True)
-            if record.kind == RawRecordKind.SYNC_COMPLETED:
-                snapshot = 0
+            change = codec.decode(message.value, PrivilegeChange)
+            console.print(_describe(change), highlight=False, soft_wrap=True)
     finally:
         await consumer.stop()
 
 
-def _describe(record: RawCleverRecord, snapshot: int) -> str:
-    where = f"district {record.district_id}"
-    if record.kind == RawRecordKind.SYNC_STARTED:
-        return f"{where}: {record.source.lower()} {record.sync_id} started"
-    if record.kind == RawRecordKind.SYNC_COMPLETED:
-        return (
-            f"{where}: sync {record.sync_id} completed, {snapshot} snapshot records "
-            f"(students and contacts)"
-        )
-    return f"{where}: event {record.event_id} {record.event_type} {record.record_id}"
+_COLOURS = {ChangeKind.GRANTED: "green", ChangeKind.REVOKED: "red", ChangeKind.CHANGED: "yellow"}
+
+
+def _describe(change: PrivilegeChange) -> str:
+    """One line per change: IDs, capacities and cause, never a name, phone or email."""
+    privilege = change.after or change.before
+    capacity = (
+        f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}"
+        if privilege
+        else ""
+    )
+    cause = change.cause
+    why = (
+        f"{cause.clever_event_type} {cause.clever_event_id}"
+        if cause.kind == CauseKind.CLEVER_EVENT
+        else f"{cause.kind.lower()} {cause.sync_id}"
+    )
+    reissued = (
+        f" (reissued from {change.reissued_from_contact_id})"
+        if change.reissued_from_contact_id
+        else ""
+    )
+    colour = _COLOURS.get(change.kind, "white")
+    return (
+        f"district {change.district_id}  [{colour}]{change.kind:<8}[/{colour}] contact "
+        f"{change.contact_id} -> student {change.student_id}  {capacity}{reissued}  ({why})"
+    )
