@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from clever_stream.admin import ensure_pipeline_topics
 from schemas.codec import default_codec
 from schemas.keys import parse_pair_key
 from schemas.records import PrivilegeChange, PrivilegeState
@@ -15,6 +16,7 @@ from streams.settings import WorkerSettings
 from streams.worker import PrivilegeWorker, build_worker
 from tests.kafka_reading import read_partition
 from tests.raw_stream import partition_count
+from tests.waiting import eventually
 
 Pair = tuple[str, str, str | None, str | None]
 
@@ -37,7 +39,9 @@ def worker_settings(
 
 @contextlib.asynccontextmanager
 async def running_worker(settings: WorkerSettings) -> AsyncIterator[PrivilegeWorker]:
-    """A started worker (its app's topics declared first), stopped on exit."""
+    """A started worker (the pipeline's topics created first, as the CLI does), stopped on exit."""
+    assert settings.kafka_bootstrap_servers
+    await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
     worker = build_worker(settings, raw_partitions=settings.topic_partitions, replication_factor=1)
     await worker.app.start()
     try:
@@ -94,3 +98,23 @@ def replay(changes: list[PrivilegeChange], district_id: str) -> frozenset[Pair]:
             after = change.after
             pairs[key] = (*key, after.relationship_raw, after.contact_type_raw)
     return frozenset(pairs.values())
+
+
+async def converge(
+    bootstrap_servers: str, prefix: str, truth: Callable[[], frozenset[Pair]], *, timeout_s: float
+) -> None:
+    """Wait until the state topic equals ``truth()``; fail with the difference if it never does."""
+    last: list[frozenset[Pair]] = [frozenset()]
+
+    async def converged() -> bool:
+        last[0] = await current_state(bootstrap_servers, prefix)
+        return last[0] == truth()
+
+    try:
+        await eventually(converged, timeout_s=timeout_s, what="the state topic to match Clever")
+    except AssertionError:
+        missing, extra = truth() - last[0], last[0] - truth()
+        raise AssertionError(
+            f"state topic: {len(missing)} pairs missing, {len(extra)} extra; e.g. missing "
+            f"{sorted(missing)[:3]}, extra {sorted(extra)[:3]}"
+        ) from None
