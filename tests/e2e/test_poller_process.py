@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from connectors.publisher import PollerTopics
 from fakeclever import FakeClever, FakeDistrict
 from schemas.records import PollerCursor
 from schemas.values import CursorPhase, RawRecordKind, RecordSource
+from tests.e2e.processes import module_process
 from tests.integration.connectors.poller_harness import (
     caught_up,
     committed_cursor,
@@ -57,24 +57,9 @@ def poller_env(
 async def poller_process(
     env: dict[str, str], log: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    """The poller, logging to ``log`` (a file: a pipe nobody reads would fill and block it)."""
-    with log.open("ab") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "connectors",
-            "--verbose",
-            "run",
-            env=env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log_file,
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
+    """The poller, logging to ``log``."""
+    async with module_process("connectors", "--verbose", "run", env=env, log=log) as process:
+        yield process
 
 
 async def kill_when(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fakeclever import FakeClever
+from tests.e2e.processes import module_process
 from tests.integration.connectors.poller_harness import (
     caught_up,
     district_entry,
@@ -51,23 +51,9 @@ def worker_env(bootstrap_servers: str, prefix: str, app_id: str, data_dir: Path)
 async def worker_process(
     env: dict[str, str], log: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
-    with log.open("ab") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "streams",
-            "worker",
-            "--verbose",
-            env=env,
-            stdout=log_file,
-            stderr=log_file,
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-            await process.wait()
+    """A privilege worker, logging to ``log``."""
+    async with module_process("streams", "worker", "--verbose", env=env, log=log) as process:
+        yield process
 
 
 async def test_sigkill_mid_stream_then_restart_emits_every_change_exactly_once(
