@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from clever_stream.settings import KafkaSettings
+
+# The table stores a worker supports, as Faust names them: ``memory://`` keeps tables in RAM;
+# ``rocksdb://`` keeps them in RocksDB files (through ``rocksdict``) under the data folder.
+STORES = ("memory://", "rocksdb://")
 
 
 class WorkerSettings(KafkaSettings):
@@ -28,7 +32,9 @@ class WorkerSettings(KafkaSettings):
     )
     store: str = Field(
         default="memory://",
-        description="Table store URL: memory:// or rocksdb:// (rebuilt from changelogs).",
+        description="Table store: memory:// (in RAM, rebuilt from the changelogs on every "
+        "start) or rocksdb:// (on disk under data_dir, with rocksdict: a restart reads only "
+        "the changelog records past what is on disk).",
     )
     data_dir: Path = Field(
         default=Path("worker-data"), description="Folder for the worker's local table state."
@@ -51,3 +57,16 @@ class WorkerSettings(KafkaSettings):
         description="How often the worker commits: with exactly_once, each commit ends the "
         "transaction, so this bounds how late read_committed consumers see a change.",
     )
+
+    @field_validator("store")
+    @classmethod
+    def _supported_store(cls, store: str) -> str:
+        url = store.strip().lower()
+        if url in STORES:
+            return url
+        hint = ""
+        if "rocksdict" in url:
+            hint = " (rocksdb:// is Faust's RocksDB store, which rocksdict provides)"
+        elif url.startswith(STORES):
+            hint = " (without a path: each table names its own files under data_dir)"
+        raise ValueError(f"unsupported table store {store!r}: use {' or '.join(STORES)}{hint}")

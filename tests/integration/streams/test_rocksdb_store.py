@@ -1,0 +1,92 @@
+"""The privilege worker with its tables in RocksDB (CLEVER_WORKER_STORE=rocksdb://)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from rocksdict import AccessType, Options, Rdict
+
+from fakeclever import FakeClever, FakeDistrict
+from tests.integration.connectors.poller_harness import (
+    caught_up,
+    district_entry,
+    poller_settings,
+    running_poller,
+)
+from tests.integration.streams.worker_harness import converge, running_worker, worker_settings
+
+pytestmark = pytest.mark.integration
+
+# Faust keeps table files in <datadir>/v<app version>/<tabledir>, one RocksDB per table and
+# partition: <table>-<partition>.db.
+TABLES = Path("v1") / "tables"
+# Faust's own key in each partition's database: the changelog offset the files hold up to.
+OFFSET_KEY = b"__faust\0offset__"
+
+
+def stored(data_dir: Path, table: str) -> dict[bytes, bytes]:
+    """Every record of ``table`` in a stopped worker's RocksDB files, all partitions."""
+    paths = sorted((data_dir / TABLES).glob(f"{table}-*.db"))
+    assert paths, f"no RocksDB files of table {table} in {data_dir / TABLES}"
+    records: dict[bytes, bytes] = {}
+    for path in paths:
+        db = Rdict(
+            str(path),
+            Options(raw_mode=True),
+            access_type=AccessType.read_only(error_if_log_file_exist=False),
+        )
+        try:
+            for key, value in db.items():
+                # raw_mode: keys and values are the bytes Faust wrote.
+                assert isinstance(key, bytes)
+                assert isinstance(value, bytes)
+                records[key] = value
+        finally:
+            db.close()
+    return records
+
+
+def assert_state_on_disk(data_dir: Path, district: FakeDistrict) -> None:
+    """The district's progress and its related contacts are in the worker's RocksDB files."""
+    districts = stored(data_dir, "districts")
+    assert district.id.encode() in districts
+    assert OFFSET_KEY in districts, "no changelog offset on disk: a restart would read it all"
+    prefix = f"{district.id}/".encode()
+    contacts = {key[len(prefix) :].decode() for key in stored(data_dir, "contacts")}
+    related = {contact for contact, *_ in district.ground_truth()}
+    assert related <= contacts, f"{len(related - contacts)} related contacts not on disk"
+
+
+async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart(
+    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=111, contacts=60)
+    prefix = unique_name("p")
+    data_dir = tmp_path / "worker"
+    async with fake.serve() as base_url:
+        poller = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
+        settings = worker_settings(
+            bootstrap_servers, prefix, unique_name("app"), data_dir, store="rocksdb://"
+        )
+        async with running_poller(poller):
+            async with running_worker(settings) as worker:
+                assert type(worker.tables.contacts.data).__module__ == "faust.stores.rocksdb"
+                await caught_up(poller, district)
+                district.random_changes(30, seed=1)
+                await caught_up(poller, district)
+                await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
+            assert_state_on_disk(data_dir, district)
+
+            # Clever changes while the worker is down; the same worker (same app ID and data
+            # folder) starts on the state its files kept and carries on from there.
+            district.random_changes(20, seed=2)
+            await caught_up(poller, district)
+            async with running_worker(settings):
+                await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
+                district.random_changes(10, seed=3)
+                await caught_up(poller, district)
+                await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
+            assert_state_on_disk(data_dir, district)
