@@ -5,6 +5,7 @@ from __future__ import annotations
 import faust
 
 from clever_stream.exceptions import ConfigurationError
+from streams.faust_fixes import apply_faust_fixes
 from streams.settings import WorkerSettings
 
 
@@ -19,6 +20,7 @@ def create_app(settings: WorkerSettings, *, replication_factor: int) -> faust.Ap
             "a worker needs Kafka, and KAFKA_BOOTSTRAP_SERVERS is not set",
             hint="export KAFKA_BOOTSTRAP_SERVERS=host:port",
         )
+    apply_faust_fixes()
     brokers = [
         f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
     ]
