@@ -10,6 +10,7 @@ from schemas.codec import default_codec
 from streams.agents import PrivilegeHandler, register_privilege_agent
 from streams.app import create_app
 from streams.output import TransactionalOutput
+from streams.rocksdb_safety import guard_table_files
 from streams.settings import WorkerSettings
 from streams.store import FaustStore
 from streams.tables import WorkerTables
@@ -39,6 +40,7 @@ def build_worker(
     app = create_app(settings, replication_factor=replication_factor)
     codec = default_codec()
     topics = WorkerTopics.declare(app, prefix=settings.topic_prefix)
+    guard_table_files(app, settings, source_topic=topics.raw.get_topic_name())
     tables = WorkerTables.declare(app, partitions=raw_partitions)
     store = FaustStore(tables, codec=codec)
     output = TransactionalOutput(app)
