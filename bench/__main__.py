@@ -22,6 +22,9 @@ from rich.table import Table
 from bench.clever_sync import SyncBenchConfig, run_sync_bench
 from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
+from bench.pipeline import run_pipeline_bench
+from bench.pipeline_config import PipelineBenchConfig
+from bench.pipeline_tables import latency_table, throughput_table
 from bench.sync_tables import steady_table, sync_table
 from clever_stream.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
@@ -38,6 +41,7 @@ class Benchmark(StrEnum):
     PUBLISH = "publish"
     CODEC = "codec"
     SYNC = "sync"
+    PIPELINE = "pipeline"
 
 
 def main(
@@ -61,10 +65,29 @@ def main(
     steady_changes: Annotated[
         int, typer.Option(min=0, help="Random Clever changes for the steady event rate (0: skip).")
     ] = 20_000,
+    pipeline_events: Annotated[
+        int, typer.Option(min=100, help="Raw records the pipeline's throughput is measured on.")
+    ] = 30_000,
+    pipeline_districts: Annotated[
+        int, typer.Option(min=1, help="Fake Clever districts those records come from.")
+    ] = 50,
+    pipeline_seconds: Annotated[
+        float, typer.Option(min=1, help="Seconds the worker's throughput is timed for at most.")
+    ] = 20.0,
+    latency_rate: Annotated[
+        float, typer.Option(min=1, help="Raw records per second while latency is measured.")
+    ] = 1000.0,
+    latency_seconds: Annotated[
+        float, typer.Option(min=1, help="Seconds of timed records per commit interval.")
+    ] = 30.0,
+    latency_commit_intervals: Annotated[
+        str,
+        typer.Option(help="Worker commit intervals (s) to measure latency at, comma-separated."),
+    ] = "0.5,0.1",
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
-    """Measure the publish rates the poller chooses between, side by side on one broker.
+    """Measure the poller's and the worker's rates, side by side on one broker.
 
     A local broker in a fresh folder is started and stopped here, unless
     KAFKA_BOOTSTRAP_SERVERS names a cluster. Compare the ratios, not the absolute rates.
@@ -87,6 +110,19 @@ def main(
         steady_changes=steady_changes,
         timeout_s=timeout * 3,
     )
+    pipeline_config = PipelineBenchConfig(
+        events=pipeline_events,
+        districts=pipeline_districts,
+        pipeline_seconds=pipeline_seconds,
+        partitions=partitions,
+        repeat=repeat,
+        latency_rate=latency_rate,
+        latency_seconds=latency_seconds,
+        latency_commit_intervals=tuple(
+            float(interval) for interval in latency_commit_intervals.split(",") if interval.strip()
+        ),
+        timeout_s=timeout,
+    )
     with (
         reporting_errors(console),
         tempfile.TemporaryDirectory(prefix="clever-stream-bench-") as state_dir,
@@ -101,6 +137,10 @@ def main(
             console.print(sync_table(syncs))
             if steady is not None:
                 console.print(steady_table(steady, sync_config))
+        if only in (None, Benchmark.PIPELINE):
+            pipeline = asyncio.run(run_pipeline_bench(broker.bootstrap_servers, pipeline_config))
+            console.print(throughput_table(pipeline.throughput, pipeline_config))
+            console.print(latency_table(pipeline.latency, pipeline_config))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 

@@ -1,0 +1,163 @@
+"""The pipeline benchmark's child processes: the worker as operators run it, and the baseline.
+
+Each runs in a process of its own, so neither shares an event loop or a GIL with the
+benchmark's own clients, and each one's CPU time can be read from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bench.exceptions import BenchError
+
+_STOP_TIMEOUT_S = 60.0
+_LOG_TAIL = 3000
+#: How Faust logs an agent that raised.
+_CRASHED = b"Crashed reason="
+
+
+class Child:
+    """A running child process and the file its output goes to."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log: Path, what: str) -> None:
+        self.process = process
+        self.log = log
+        self.what = what
+        self._log_read = 0
+
+    def check(self) -> None:
+        """Raise if the child has exited, or logged a crash: its run would never finish.
+
+        A crashed Faust agent is restarted and the worker goes on, but crawling (it fails
+        each record and retries it), so a crash fails the run at once rather than by timeout.
+        """
+        if self.process.returncode is not None:
+            raise BenchError(
+                f"{self.what} exited ({self.process.returncode}) mid-run; its log ends:\n"
+                f"{self._tail()}",
+                hint="run it by hand with --verbose to see why",
+            )
+        with self.log.open("rb") as log:
+            log.seek(self._log_read)
+            new = log.read()
+        self._log_read += len(new)
+        if _CRASHED in new:
+            line = new[new.index(_CRASHED) :].split(b"\n", 1)[0].decode(errors="replace")
+            raise BenchError(
+                f"{self.what} logged a crash: {line[:_LOG_TAIL]}",
+                hint=f"read its log, {self.log}, and rerun; a crash is no figure",
+            )
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of the child so far, every thread included."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # not Linux, or gone
+            return float("nan")
+        # After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def _tail(self) -> str:
+        return self.log.read_text(errors="replace")[-_LOG_TAIL:]
+
+
+@asynccontextmanager
+async def child(
+    module: str, *args: str, env: dict[str, str], log: Path, what: str
+) -> AsyncIterator[Child]:
+    """``python -m module args``, output to ``log``; SIGTERMed on exit (killed if it hangs).
+
+    A file, not a pipe: a pipe nobody reads would fill up and block the child.
+    """
+    with log.open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, *args, env=env, stdout=log_file, stderr=log_file
+        )
+        try:
+            yield Child(process, log, what)
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), _STOP_TIMEOUT_S)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+def worker_env(
+    bootstrap_servers: str,
+    *,
+    prefix: str,
+    partitions: int,
+    app_id: str,
+    data_dir: Path,
+    commit_interval_s: float,
+) -> dict[str, str]:
+    """The environment of ``python -m streams worker``: ours, less any CLEVER_ setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
+        CLEVER_STREAM_TOPIC_PREFIX=prefix,
+        CLEVER_STREAM_TOPIC_PARTITIONS=str(partitions),
+        CLEVER_WORKER_APP_ID=app_id,
+        CLEVER_WORKER_DATA_DIR=str(data_dir),
+        CLEVER_WORKER_WEB_ENABLED="false",
+        CLEVER_WORKER_COMMIT_INTERVAL_S=str(commit_interval_s),
+    )
+    return env
+
+
+@asynccontextmanager
+async def worker(
+    bootstrap_servers: str,
+    *,
+    prefix: str,
+    partitions: int,
+    app_id: str,
+    commit_interval_s: float,
+    folder: Path,
+) -> AsyncIterator[Child]:
+    """A privilege worker, ``python -m streams worker``, its tables in memory (the default)."""
+    env = worker_env(
+        bootstrap_servers,
+        prefix=prefix,
+        partitions=partitions,
+        app_id=app_id,
+        data_dir=folder / app_id,
+        commit_interval_s=commit_interval_s,
+    )
+    log = folder / f"{app_id}.log"
+    async with child("streams", "worker", env=env, log=log, what=f"the worker {app_id}") as running:
+        yield running
+
+
+@asynccontextmanager
+async def baseline(
+    bootstrap_servers: str,
+    *,
+    topic: str,
+    output_topic: str,
+    group_id: str,
+    commit_interval_s: float,
+    folder: Path,
+) -> AsyncIterator[Child]:
+    """The bare consume-transform-produce loop of ``bench.pipeline_raw``."""
+    args = (
+        f"--bootstrap-servers={bootstrap_servers}",
+        f"--topic={topic}",
+        f"--output-topic={output_topic}",
+        f"--group-id={group_id}",
+        f"--commit-interval={commit_interval_s}",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
+    log = folder / f"{group_id}.log"
+    what = f"the baseline loop {group_id}"
+    async with child("bench.pipeline_raw", *args, env=env, log=log, what=what) as running:
+        yield running

@@ -1,0 +1,119 @@
+"""The pipeline benchmark's figures as tables: the worker next to the bare loop, and latency."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable
+
+from rich import box
+from rich.table import Table
+
+from bench.pipeline import LatencyFigures
+from bench.pipeline_config import PipelineBenchConfig
+from bench.pipeline_throughput import ThroughputFigures
+
+#: The issue's goals: the worker at 60% of the bare loop or more, p99 at 250 ms or less.
+RATIO_GOAL = 0.6
+P99_GOAL_MS = 250.0
+
+
+def throughput_table(figures: ThroughputFigures, config: PipelineBenchConfig) -> Table:
+    """The bare loop (a) and the worker (b): median events/s, range, CPU cost, ratio to (a)."""
+    table = Table(
+        title=f"Pipeline throughput: the same {figures.events:,} raw records of "
+        f"{figures.record_bytes:.0f} B, median of {config.repeat}",
+        caption=f"{config.districts} districts on {config.partitions} partitions; both commit "
+        f"a transaction every {config.commit_interval_s}s; each timed between its first commit "
+        "and its last before the end (start-up left out), (b) for "
+        f"{config.pipeline_seconds:.0f}s at most; CPU: the process's own per 1,000 records; "
+        f"vs (a): median of the repeats' ratios (goal: {RATIO_GOAL:.0%} or more)",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("consumer group")
+    for heading in (
+        "events/s",
+        "min-max events/s",
+        "timed records",
+        "CPU ms / 1k",
+        "start-up s",
+        "vs (a)",
+    ):
+        table.add_column(heading, justify="right")
+    rows = (
+        ("(a) bare aiokafka EOS loop", figures.baseline, (1.0,)),
+        ("(b) python -m streams worker", figures.pipeline, figures.ratios),
+    )
+    for label, runs, ratios in rows:
+        table.add_row(
+            label,
+            f"{_median(run.rate for run in runs):,.0f}",
+            f"{min(run.rate for run in runs):,.0f}-{max(run.rate for run in runs):,.0f}",
+            f"{_median(run.events for run in runs):,.0f}",
+            f"{_median(run.cpu_ms_per_1000 for run in runs):,.0f}",
+            f"{_median(run.startup_s for run in runs):.1f}",
+            _ratio(ratios),
+        )
+    return table
+
+
+def latency_table(figures: tuple[LatencyFigures, ...], config: PipelineBenchConfig) -> Table:
+    """One row per commit interval: the percentiles of append-to-committed-change latency."""
+    table = Table(
+        title=f"Pipeline latency at {config.latency_rate:,.0f} events/s for "
+        f"{config.latency_seconds:.0f}s: raw record appended -> its privilege change committed",
+        caption="ms from the raw record's send (its CreateTime) to a read_committed consumer "
+        "seeing the change it caused; from ack: from the producer's acknowledgement instead; "
+        "changed/s: changes seen per second (below sent/s: the worker fell behind); unseen: "
+        "never seen, counted as slowest; "
+        f"each interval a fresh worker preloaded with {config.latency_districts} districts of "
+        f"{config.latency_contacts} contacts; worker CPU: its share of one core over the run; "
+        f"goal: p99 at {P99_GOAL_MS:.0f} ms or less",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in (
+        "commit interval",
+        "sent/s",
+        "changed/s",
+        "timed",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "p99 from ack",
+        "unseen",
+        "worker CPU",
+        "p99 goal",
+    ):
+        table.add_column(heading, justify="right")
+    for row in figures:
+        p99 = row.p(99)
+        table.add_row(
+            f"{row.commit_interval_s}s",
+            f"{row.send_rate:,.0f}",
+            f"{row.seen_rate:,.0f}",
+            f"{len(row.from_send_ms):,}",
+            *(_ms(row.p(q), row) for q in (50, 95, 99, 100)),
+            _ms(row.p(99, from_ack=True), row),
+            f"{row.missing:,}",
+            f"{row.worker_cpu_share:.0%}",
+            "met" if p99 <= P99_GOAL_MS else "missed",
+        )
+    return table
+
+
+def _ms(value: float, row: LatencyFigures) -> str:
+    """Milliseconds; a change never seen, as longer than it was waited for."""
+    if math.isinf(value):
+        return f">{row.drain_s * 1000:,.0f}"
+    return f"{value:,.0f}"
+
+
+def _ratio(ratios: tuple[float, ...]) -> str:
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}"
+    return f"{_median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def _median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))

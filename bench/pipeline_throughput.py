@@ -1,0 +1,178 @@
+"""Events/s through the worker next to a bare exactly-once loop, over the same raw records.
+
+Two consumer groups read the same topic in turn, each in a process of its own: (a) the bare
+aiokafka loop of ``bench.pipeline_raw`` and (b) ``python -m streams worker``. Both commit
+every ``commit_interval_s`` and both are timed alike, from their group's committed offsets:
+between the first commit and the last commit before the end of the topic, two moments at
+which each was busy throughout (so start-up, assignment and table recovery are left out,
+and so is the idle part of the interval in which the end was reached). The worker, far
+slower, is timed for ``pipeline_seconds`` at most. Their order alternates between repeats
+so drift weighs on both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.exceptions import BenchError
+from bench.pipeline_config import PipelineBenchConfig, bounded
+from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
+from bench.pipeline_processes import Child, baseline, worker
+from bench.pipeline_workload import throughput_events
+from schemas.topics import PRIVILEGE_CHANGES, RAW_EVENTS
+
+logger = logging.getLogger(__name__)
+#: How often a group's committed offsets are read while it is timed.
+POLL_S = 0.025
+
+
+@dataclass(frozen=True, kw_only=True)
+class GroupRun:
+    """One group's timed stretch of the raw topic, between two of its commits."""
+
+    events: int
+    seconds: float
+    #: From the process's start to its first commit: start-up, assignment, first interval.
+    startup_s: float
+    #: CPU time of the process within the timed stretch.
+    cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        """Raw records committed per second."""
+        return self.events / self.seconds
+
+    @property
+    def cpu_ms_per_1000(self) -> float:
+        """CPU milliseconds the process spent per 1,000 records: cost, whatever the contention."""
+        return self.cpu_s * 1_000_000 / self.events
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThroughputFigures:
+    """The bare loop's and the worker's runs over the same records, repeat by repeat."""
+
+    events: int
+    record_bytes: float
+    baseline: tuple[GroupRun, ...]
+    pipeline: tuple[GroupRun, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """The worker's rate over the bare loop's, per repeat (the two ran back to back)."""
+        return tuple(p.rate / b.rate for p, b in zip(self.pipeline, self.baseline, strict=True))
+
+
+async def measure_throughput(
+    bootstrap_servers: str,
+    config: PipelineBenchConfig,
+    *,
+    tag: str,
+    folder: Path,
+    offsets: GroupOffsets,
+) -> ThroughputFigures:
+    """Publish the raw records once, then time each group ``config.repeat`` times."""
+    events = throughput_events(config.events, districts=config.districts)
+    prefix, output_prefix = f"{tag}-t", f"{tag}-b"
+    raw_topic, output_topic = RAW_EVENTS.name(prefix), PRIVILEGE_CHANGES.name(output_prefix)
+    async with bounded("publishing the raw records", config.timeout_s):
+        for name in (prefix, output_prefix):
+            await create_topics(bootstrap_servers, prefix=name, partitions=config.partitions)
+        await publish(bootstrap_servers, raw_topic, events, page_size=config.page_size)
+        records = await topic_records(
+            bootstrap_servers, raw_topic, partitions=config.partitions, timeout_s=config.timeout_s
+        )
+    if records.total != len(events):
+        raise BenchError(
+            f"{records.total:,} raw records on the topic, {len(events):,} sent",
+            hint="a bug in the benchmark, or a broker losing committed records",
+        )
+    runs: dict[str, list[GroupRun]] = {"baseline": [], "pipeline": []}
+    for n in range(config.repeat):
+        for which in ("baseline", "pipeline") if n % 2 == 0 else ("pipeline", "baseline"):
+            what = f"repeat {n + 1}/{config.repeat}: {which}"
+            if which == "baseline":
+                group, most_s = f"{tag}-raw{n}", None
+                process = baseline(
+                    bootstrap_servers,
+                    topic=raw_topic,
+                    output_topic=output_topic,
+                    group_id=group,
+                    commit_interval_s=config.commit_interval_s,
+                    folder=folder,
+                )
+            else:
+                group, most_s = f"{tag}-w{n}", config.pipeline_seconds
+                process = worker(
+                    bootstrap_servers,
+                    prefix=prefix,
+                    partitions=config.partitions,
+                    app_id=group,
+                    commit_interval_s=config.commit_interval_s,
+                    folder=folder,
+                )
+            async with bounded(what, config.timeout_s), process as running:
+                run = await time_group(offsets, group, raw_topic, records, running, most_s=most_s)
+            logger.info(
+                "%s: %.0f events/s over %d records (%.1fs to its first commit)",
+                what,
+                run.rate,
+                run.events,
+                run.startup_s,
+            )
+            runs[which].append(run)
+    size = sum(len(event.key) + len(event.value) for event in events) / len(events)
+    return ThroughputFigures(
+        events=len(events),
+        record_bytes=size,
+        baseline=tuple(runs["baseline"]),
+        pipeline=tuple(runs["pipeline"]),
+    )
+
+
+async def time_group(
+    offsets: GroupOffsets,
+    group: str,
+    topic: str,
+    records: TopicRecords,
+    running: Child,
+    *,
+    most_s: float | None = None,
+) -> GroupRun:
+    """Watch ``group`` commit its way through ``records`` (for ``most_s`` at most).
+
+    Each distinct committed position is noted when first seen; the run is timed between the
+    first and the last one short of the end, moments at which the group had records to do.
+    """
+    spawned = time.perf_counter()
+    seen: list[tuple[float, int, float]] = []  # (when, records committed, CPU seconds)
+    while True:
+        running.check()
+        committed = await offsets.committed(group, topic)
+        now, cpu = time.perf_counter(), running.cpu_seconds()
+        done = records.below(committed)
+        if done and (not seen or done > seen[-1][1]):
+            seen.append((now, done, cpu))
+        if records.all_below(committed):
+            break
+        if most_s is not None and seen and now - seen[0][0] >= most_s:
+            break
+        await asyncio.sleep(POLL_S)
+    busy = [moment for moment in seen if moment[1] < records.total]
+    if len(busy) < 2:
+        raise BenchError(
+            f"{group} made fewer than two commits before the end of {records.total:,} records: "
+            "too few to time",
+            hint="raise --pipeline-events",
+        )
+    (started, before, cpu_before), (ended, after, cpu_after) = busy[0], busy[-1]
+    return GroupRun(
+        events=after - before,
+        seconds=ended - started,
+        startup_s=started - spawned,
+        cpu_s=cpu_after - cpu_before,
+    )
