@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from fakeclever import FakeClever
+from streams.table_files import MARKER
 from tests.e2e.processes import module_process
 from tests.integration.connectors.poller_harness import (
     caught_up,
@@ -69,6 +70,7 @@ async def test_sigkill_mid_stream_then_restart_emits_every_change_exactly_once(
     district = fake.add_district(seed=111, contacts=400)
     prefix, app_id = unique_name("p"), unique_name("app")
     env = worker_env(bootstrap_servers, prefix, app_id, tmp_path / "worker", store=store)
+    marker = tmp_path / "worker" / "v1" / "tables" / MARKER
     log = tmp_path / "worker.log"
     async with fake.serve() as base_url:
         poller = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
@@ -85,6 +87,7 @@ async def test_sigkill_mid_stream_then_restart_emits_every_change_exactly_once(
                 district.random_changes(300, seed=1)
                 worker.send_signal(signal.SIGKILL)
                 assert await asyncio.wait_for(worker.wait(), 10) == -signal.SIGKILL
+            assert not marker.exists(), "a killed worker must not vouch for its table files"
 
             district.random_changes(200, seed=2)
             await caught_up(poller, district)
@@ -107,6 +110,8 @@ async def test_sigkill_mid_stream_then_restart_emits_every_change_exactly_once(
                     ) from None
                 worker.send_signal(signal.SIGTERM)
                 assert await asyncio.wait_for(worker.wait(), 60) == 0
+            if store == "rocksdb://":
+                assert marker.exists(), "a clean stop vouches for its table files"
 
     changes = await privilege_changes(bootstrap_servers, prefix)
     repeated = [cid for cid, n in Counter(c.change_id for c in changes).items() if n > 1]
