@@ -27,6 +27,7 @@ from schemas.codec import default_codec
 from schemas.records import PrivilegeChange
 from schemas.topics import PRIVILEGE_CHANGES
 from schemas.values import CauseKind, ChangeKind
+from streams.changelogs import ensure_changelog_topics
 from streams.service import prepare
 from streams.settings import WorkerSettings
 from streams.worker import build_worker
@@ -86,6 +87,12 @@ async def demo_pipeline(
         raw_partitions, replicas = await prepare(worker_settings)
         worker = build_worker(
             worker_settings, raw_partitions=raw_partitions, replication_factor=replicas
+        )
+        await ensure_changelog_topics(
+            bootstrap_servers,
+            worker.app.tables.values(),
+            replication_factor=replicas,
+            timeout_s=60,
         )
         # As faust.Worker does: exactly_once (transactions) is Faust's "in a worker" mode.
         worker.app.in_worker = True

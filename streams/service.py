@@ -15,18 +15,23 @@ from clever_stream.admin import default_replication_factor, ensure_pipeline_topi
 from clever_stream.exceptions import ConfigurationError
 from clever_stream.kafka_errors import kafka_errors
 from schemas.topics import RAW_EVENTS
+from streams.changelogs import ensure_changelog_topics
 from streams.settings import WorkerSettings
 from streams.worker import build_worker
 
 
-async def prepare(settings: WorkerSettings) -> tuple[int, int]:
-    """Create missing topics; the raw topic's partition count and the replication factor."""
-    bootstrap_servers = settings.kafka_bootstrap_servers
-    if not bootstrap_servers:
+def _bootstrap_servers(settings: WorkerSettings) -> str:
+    if not settings.kafka_bootstrap_servers:
         raise ConfigurationError(
             "the worker needs a Kafka cluster",
             hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)",
         )
+    return settings.kafka_bootstrap_servers
+
+
+async def prepare(settings: WorkerSettings) -> tuple[int, int]:
+    """Create missing topics; the raw topic's partition count and the replication factor."""
+    bootstrap_servers = _bootstrap_servers(settings)
     await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=60)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     with kafka_errors("describe the raw topic", bootstrap_servers):
@@ -48,6 +53,14 @@ def run_worker(settings: WorkerSettings, *, verbose: bool) -> NoReturn:
     """
     raw_partitions, replicas = asyncio.run(prepare(settings))
     worker = build_worker(settings, raw_partitions=raw_partitions, replication_factor=replicas)
+    asyncio.run(
+        ensure_changelog_topics(
+            _bootstrap_servers(settings),
+            worker.app.tables.values(),
+            replication_factor=replicas,
+            timeout_s=60,
+        )
+    )
     code: int | str | None = 0
     try:
         faust.Worker(

@@ -12,6 +12,7 @@ from schemas.codec import default_codec
 from schemas.keys import parse_pair_key
 from schemas.records import PrivilegeChange, PrivilegeState
 from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE
+from streams.changelogs import ensure_changelog_topics
 from streams.settings import WorkerSettings
 from streams.worker import PrivilegeWorker, build_worker
 from tests.kafka_reading import read_partition
@@ -39,10 +40,20 @@ def worker_settings(
 
 @contextlib.asynccontextmanager
 async def running_worker(settings: WorkerSettings) -> AsyncIterator[PrivilegeWorker]:
-    """A started worker (the pipeline's topics created first, as the CLI does), stopped on exit."""
+    """A started worker (its topics created first, as the CLI does), stopped on exit.
+
+    In-process, Faust is not "in a worker" and runs without transactions; the processes of
+    ``tests/e2e`` run exactly-once as deployed.
+    """
     assert settings.kafka_bootstrap_servers
     await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
     worker = build_worker(settings, raw_partitions=settings.topic_partitions, replication_factor=1)
+    await ensure_changelog_topics(
+        settings.kafka_bootstrap_servers,
+        worker.app.tables.values(),
+        replication_factor=1,
+        timeout_s=30,
+    )
     await worker.app.start()
     try:
         yield worker
