@@ -37,6 +37,7 @@ def create_app(settings: WorkerSettings, *, replication_factor: int) -> faust.Ap
         web_port=settings.web_port,
         broker_request_timeout=settings.broker_request_timeout_s,
         broker_commit_interval=settings.commit_interval_s,
+        producer_linger=settings.producer_linger_s,
         broker_session_timeout=settings.session_timeout_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,

@@ -9,15 +9,20 @@ the test that fails without it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any, cast
 
+from aiokafka.errors import IllegalOperation
 from faust.tables.recovery import Recovery
+from faust.transport.consumer import TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
 from clever_stream.exceptions import ConfigurationError
+
+logger = logging.getLogger(__name__)
 
 #: The Faust release these fixes were written against and proven on.
 FIXED_FAUST_VERSION = "0.15.3"
@@ -111,6 +116,31 @@ async def _on_recovery_completed(self: Recovery, generation_id: int = 0) -> None
     self.log.info("Worker ready")
 
 
+_faust_commit = TransactionManager.commit
+
+
+async def _commit_unless_stopped(
+    self: TransactionManager, offsets: Mapping[TP, int], start_new_transaction: bool = True
+) -> bool:
+    """Faust's commit, except that a timer commit after the final one does not crash the stop.
+
+    A stopping worker makes its final commit and ends its transactions; Faust's commit timer
+    can still fire after that, and its commit then finds no transaction open
+    (``IllegalOperation``), crashes the app, and the worker exits 1 after a clean SIGTERM
+    (2 of about 35 stops in our tests). Nothing is lost by skipping that commit: a record
+    processed after the final commit could send nothing (a transactional producer refuses
+    sends outside a transaction), so its offset must stay uncommitted for the next owner.
+    Outside a stop, the error is raised as before.
+    """
+    try:
+        return await _faust_commit(self, offsets, start_new_transaction=start_new_transaction)
+    except IllegalOperation:
+        if not self.app.should_stop:
+            raise
+        logger.info("a commit after the worker's final commit was skipped")
+        return False
+
+
 def apply_faust_fixes() -> None:
     """Install the fixes (idempotent); refuse a Faust they were not proven on."""
     installed = version("faust-streaming")
@@ -126,3 +156,5 @@ def apply_faust_fixes() -> None:
     recovery = cast(Any, Recovery)
     recovery._resume_streams = _resume_streams
     recovery.on_recovery_completed = _on_recovery_completed
+    transaction_manager = cast(Any, TransactionManager)
+    transaction_manager.commit = _commit_unless_stopped

@@ -51,6 +51,13 @@ class WorkerSettings(KafkaSettings):
         description="How long the group waits for a silent worker before its partitions "
         "move to the others (a killed worker's districts wait this long).",
     )
+    producer_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        description="How long the producers wait to batch records into one request, in "
+        "seconds: a raw record gives several outputs and table writes, each its own request "
+        "without it.",
+    )
     commit_interval_s: float = Field(
         default=0.5,
         gt=0,

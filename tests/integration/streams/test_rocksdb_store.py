@@ -17,7 +17,11 @@ from tests.integration.connectors.poller_harness import (
     poller_settings,
     running_poller,
 )
-from tests.integration.streams.worker_harness import converge, running_worker, worker_settings
+from tests.integration.streams.worker_harness import (
+    converge,
+    running_worker,
+    worker_settings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,22 +82,30 @@ async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart
             bootstrap_servers, prefix, unique_name("app"), data_dir, store="rocksdb://"
         )
         async with running_poller(poller):
-            async with running_worker(settings) as worker:
+            # As deployed: exactly_once, whose aborted writes the files must never keep.
+            async with running_worker(settings, in_worker=True) as worker:
                 assert type(worker.tables.contacts.data).__module__ == "faust.stores.rocksdb"
                 await caught_up(poller, district)
                 district.random_changes(30, seed=1)
                 await caught_up(poller, district)
                 await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
             assert_state_on_disk(data_dir, district)
-            # The stop was clean and proven committed: the next start trusts every file.
-            assert json.loads((data_dir / TABLES / MARKER).read_text()) == {"discard": []}
-            kept = identities(data_dir)
+            # The stop was clean: it left a marker. Faust 0.15.3 can leave a partition's
+            # committed offset behind records whose outputs it committed (see
+            # docs/architecture.md); the marker then lists that partition, whose files the
+            # next start rebuilds. Every other partition's files are kept as they are.
+            marker = json.loads((data_dir / TABLES / MARKER).read_text())
+            kept = {
+                name: identity
+                for name, identity in identities(data_dir).items()
+                if int(name.removesuffix(".db").rsplit("-", 1)[1]) not in marker["discard"]
+            }
 
             # Clever changes while the worker is down; the same worker (same app ID and data
             # folder) starts on the state its files kept and carries on from there.
             district.random_changes(20, seed=2)
             await caught_up(poller, district)
-            async with running_worker(settings):
+            async with running_worker(settings, in_worker=True):
                 assert not (data_dir / TABLES / MARKER).exists(), "taken at start"
                 await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
                 district.random_changes(10, seed=3)

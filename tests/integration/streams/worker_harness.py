@@ -39,11 +39,14 @@ def worker_settings(
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: WorkerSettings) -> AsyncIterator[PrivilegeWorker]:
+async def running_worker(
+    settings: WorkerSettings, *, in_worker: bool = False
+) -> AsyncIterator[PrivilegeWorker]:
     """A started worker (its topics created first, as the CLI does), stopped on exit.
 
-    In-process, Faust is not "in a worker" and runs without transactions; the processes of
-    ``tests/e2e`` run exactly-once as deployed.
+    In-process, Faust is not "in a worker" and runs without transactions unless ``in_worker``
+    says to run as ``faust.Worker`` does (exactly_once with Kafka transactions); the
+    processes of ``tests/e2e`` always run as deployed.
     """
     assert settings.kafka_bootstrap_servers
     await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
@@ -54,6 +57,7 @@ async def running_worker(settings: WorkerSettings) -> AsyncIterator[PrivilegeWor
         replication_factor=1,
         timeout_s=30,
     )
+    worker.app.in_worker = in_worker
     await worker.app.start()
     try:
         yield worker

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from faust.tables.recovery import Recovery
+from faust.transport.consumer import TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
 from clever_stream.exceptions import ConfigurationError
@@ -16,6 +17,7 @@ def test_the_fixes_replace_faust_s_methods() -> None:
     assert AIOKafkaConsumerThread._highwaters is faust_fixes._committed_highwaters
     assert Recovery._resume_streams is faust_fixes._resume_streams
     assert Recovery.on_recovery_completed is faust_fixes._on_recovery_completed
+    assert TransactionManager.commit is faust_fixes._commit_unless_stopped
 
 
 def test_another_faust_release_is_refused_until_the_fixes_are_read_against_it(
