@@ -33,8 +33,8 @@ class WorkerSettings(KafkaSettings):
     store: str = Field(
         default="memory://",
         description="Table store: memory:// (in RAM, rebuilt from the changelogs on every "
-        "start) or rocksdb:// (on disk under data_dir, with rocksdict: a restart reads only "
-        "the changelog records past what is on disk).",
+        "start) or rocksdb:// (on disk under data_dir, with rocksdict: a clean restart keeps "
+        "its files and reads less of the changelogs).",
     )
     data_dir: Path = Field(
         default=Path("worker-data"), description="Folder for the worker's local table state."
