@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.exceptions import BenchError, StepTimeoutError
+from bench.producers import transactional_producer
 from clever_stream.admin import ensure_pipeline_topics
 from connectors.cursors import read_cursor
 from connectors.publisher import PollerTopics
@@ -269,23 +270,13 @@ async def _bare_publish_rate(settings: PollerSettings, events: int, page: int) -
         bootstrap_servers, topics.raw, events, partitions=settings.topic_partitions
     )
     target = topics.dead_letters  # an existing topic of the run, otherwise unused here
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        transactional_id=f"bench-bare-{uuid.uuid4().hex[:8]}",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-    )
-    await producer.start()
-    try:
+    async with transactional_producer(bootstrap_servers, name="bare") as producer:
         started = time.perf_counter()
         for first in range(0, len(messages), page):
             async with producer.transaction():
                 for key, value in messages[first : first + page]:
                     await producer.send(target, key=key, value=value)
         return len(messages) / (time.perf_counter() - started)
-    finally:
-        await producer.stop()
 
 
 async def _last_messages(

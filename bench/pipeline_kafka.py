@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
 from bench.pipeline_workload import RawEvent, pages
+from bench.producers import transactional_producer
 from clever_stream.admin import ensure_pipeline_topics
 from clever_stream.settings import KafkaSettings
 
@@ -38,21 +38,11 @@ async def publish(
     bootstrap_servers: str, topic: str, events: list[RawEvent], *, page_size: int
 ) -> None:
     """``events`` on ``topic`` keyed by district, one transaction per page, as pollers write."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        transactional_id=f"bench-pipeline-{uuid.uuid4().hex[:8]}",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=5,
-    )
-    await producer.start()
-    try:
+    async with transactional_producer(bootstrap_servers, name="pipeline") as producer:
         for page in pages(events, page_size):
             async with producer.transaction():
                 for event in page:
                     await producer.send(topic, key=event.key, value=event.value)
-    finally:
-        await producer.stop()
 
 
 @dataclass(frozen=True)
