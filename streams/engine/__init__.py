@@ -1,0 +1,1 @@
+"""The privilege worker's own exactly-once consume-transform-produce engine."""
