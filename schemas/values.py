@@ -8,7 +8,7 @@ Clever value set in a ``*_raw`` field, so nothing the district sent is lost.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 
 class _CleverValueSet(StrEnum):
@@ -22,9 +22,18 @@ class _CleverValueSet(StrEnum):
     def from_clever(cls, raw: str | None) -> Self:
         """The symbol for Clever's text: UNSPECIFIED if empty, UNRECOGNIZED if unknown."""
         if raw is None or not raw.strip():
-            return cls("UNSPECIFIED")
-        symbol = cls._clever_texts().get(" ".join(raw.split()).casefold())
-        return cls(symbol or "UNRECOGNIZED")
+            return cls["UNSPECIFIED"]
+        by_text = _MEMBERS_BY_TEXT.get(cls)
+        if by_text is None:
+            by_text = {text: cls(symbol) for text, symbol in cls._clever_texts().items()}
+            _MEMBERS_BY_TEXT[cls] = by_text
+        member = by_text.get(" ".join(raw.split()).casefold())
+        return cls["UNRECOGNIZED"] if member is None else member
+
+
+#: Each value set's members by Clever's text, built on first use: ``from_clever`` runs for
+#: every relationship entry read, and ``_clever_texts`` builds its dict afresh on each call.
+_MEMBERS_BY_TEXT: dict[type[_CleverValueSet], dict[str, Any]] = {}
 
 
 class Relationship(_CleverValueSet):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,3 +52,34 @@ def test_phone_types() -> None:
 def test_parsing_never_raises(raw: str | None) -> None:
     for value_set in (Relationship, ContactType, PhoneType):
         assert value_set.from_clever(raw) in value_set
+
+
+def _from_clever_as_first_written(value_set: Any, raw: str | None) -> Any:
+    """``from_clever`` before its lookup was cached: the value set's texts read every call."""
+    if raw is None or not raw.strip():
+        return value_set("UNSPECIFIED")
+    symbol = value_set._clever_texts().get(" ".join(raw.split()).casefold())
+    return value_set(symbol or "UNRECOGNIZED")
+
+
+clever_texts = st.sampled_from(
+    [
+        text
+        for value_set in (Relationship, ContactType, PhoneType)
+        for text in value_set._clever_texts()
+    ]
+)
+
+
+@given(
+    raw=st.none()
+    | st.text()
+    | st.builds(
+        lambda text, pad: f"{pad}{text.upper()}{pad}",
+        clever_texts,
+        st.sampled_from(["", " ", "\t"]),
+    )
+)
+def test_the_cached_lookup_parses_as_the_texts_do(raw: str | None) -> None:
+    for value_set in (Relationship, ContactType, PhoneType):
+        assert value_set.from_clever(raw) is _from_clever_as_first_written(value_set, raw)
