@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Final
 
 from schemas.records import Privilege
@@ -102,6 +103,29 @@ def privilege_of(relationship_raw: object, type_raw: object) -> Privilege:
     seeds/000): it is a valid type, so it is not moved. Both raw texts are kept exactly as
     Clever sent them, whatever was moved.
     """
+    if _is_text(relationship_raw) and _is_text(type_raw):
+        return _privilege_of_text(relationship_raw, type_raw)
+    return _privilege_of(relationship_raw, type_raw)
+
+
+def _is_text(value: object) -> bool:
+    """Whether ``value`` is null or exactly a string: a key the caches below can hold.
+
+    Not a ``str`` subclass (which may hash like a string it is not), nor a number or a
+    boolean (``1``, ``1.0`` and ``True`` are one key to a cache, but not one raw text).
+    """
+    return value is None or type(value) is str
+
+
+@lru_cache(maxsize=4096)
+def _privilege_of_text(relationship_raw: str | None, type_raw: str | None) -> Privilege:
+    """``_privilege_of`` Clever's text, cached: a district sends the same few spellings on
+    every contact, and a ``Privilege`` is frozen, so all of them can share one."""
+    return _privilege_of(relationship_raw, type_raw)
+
+
+def _privilege_of(relationship_raw: object, type_raw: object) -> Privilege:
+    """``privilege_of``, worked out afresh."""
     relationship = _relationship(relationship_raw)
     contact_type = _contact_type(type_raw)
     if contact_type is ContactType.UNRECOGNIZED and isinstance(type_raw, str):
@@ -124,7 +148,13 @@ def phone_type_of(value: object) -> tuple[PhoneType, str | None]:
         return PhoneType.UNSPECIFIED, None
     if not isinstance(value, str):
         return PhoneType.UNRECOGNIZED, raw_text(value)
-    return PhoneType.from_clever(_key(value)), value
+    return _phone_type_of_text(value), value
+
+
+@lru_cache(maxsize=1024)
+def _phone_type_of_text(value: str) -> PhoneType:
+    """The ``PhoneType`` of Clever's text, cached as ``_privilege_of_text`` is."""
+    return PhoneType.from_clever(_key(value))
 
 
 def _specificity(privilege: Privilege) -> int:

@@ -10,9 +10,21 @@ from hypothesis import strategies as st
 
 from schemas.records import Privilege
 from schemas.values import ContactType, PhoneType, Relationship
-from streams.core.normalise import phone_type_of, preferred, privilege_of, raw_text
+from streams.core.normalise import (
+    _key,
+    _privilege_of,
+    phone_type_of,
+    preferred,
+    privilege_of,
+    raw_text,
+)
 from tests.strategies import privileges
-from tests.unit.streams.core.strategies import RELATIONSHIP_TEXTS, TYPE_TEXTS, json_values
+from tests.unit.streams.core.strategies import (
+    RELATIONSHIP_TEXTS,
+    TYPE_TEXTS,
+    field_values,
+    json_values,
+)
 
 R, T = Relationship, ContactType
 
@@ -176,3 +188,39 @@ def test_preference_is_a_total_order(first: Privilege, second: Privilege, third:
     assert preferred(first, second) == preferred(second, first)
     assert preferred(first, first) == first
     assert preferred(preferred(first, second), third) == preferred(first, preferred(second, third))
+
+
+@given(relationship=field_values, type_=field_values)
+def test_the_cache_of_clevers_text_gives_what_working_it_out_gives(
+    relationship: object, type_: object
+) -> None:
+    # Twice: the first call may fill the cache, the second reads it.
+    for _ in range(2):
+        assert privilege_of(relationship, type_) == _privilege_of(relationship, type_)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(1, True, id="one-and-true"),
+        pytest.param(1, 1.0, id="int-and-float"),
+        pytest.param(0, False, id="zero-and-false"),
+    ],
+)
+def test_values_a_cache_would_confuse_keep_their_own_raw_text(
+    first: object, second: object
+) -> None:
+    assert privilege_of(first, first).relationship_raw == raw_text(first)
+    assert privilege_of(second, second).relationship_raw == raw_text(second)
+    assert phone_type_of(first)[1] == raw_text(first)
+    assert phone_type_of(second)[1] == raw_text(second)
+
+
+@given(value=field_values)
+def test_the_cached_phone_type_is_the_parsed_one(value: object) -> None:
+    for _ in range(2):
+        found, raw = phone_type_of(value)
+        if isinstance(value, str):
+            assert (found, raw) == (PhoneType.from_clever(_key(value)), value)
+        else:
+            assert raw == raw_text(value)
