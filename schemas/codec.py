@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import avro.schema
 import fastavro
 
-from schemas.datum import from_datum, to_datum
+from schemas.datum import from_datum, to_writer_datum
 from schemas.exceptions import DecodeError, EncodeError, SchemaError, UnknownSchemaError
 from schemas.history import released_schemas
 from schemas.loader import SchemaSet, load_schemas
@@ -70,7 +70,7 @@ class Codec:
         ref, parsed = self._current[record.AVRO_NAME]
         buffer = io.BytesIO()
         try:
-            fastavro.schemaless_writer(buffer, parsed, to_datum(record))
+            fastavro.schemaless_writer(buffer, parsed, to_writer_datum(record))
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as error:
             raise EncodeError(
                 f"a {type(record).__name__} does not fit its schema: {error}"

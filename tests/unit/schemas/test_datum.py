@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from enum import Enum
+from functools import cache
 from typing import Any
 
+import fastavro
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.datum import _enum_decoder, from_datum, to_datum
+from schemas.datum import _enum_decoder, from_datum, to_datum, to_writer_datum
+from schemas.loader import load_schemas
 from schemas.records import Message
 from schemas.values import ENUM_TYPES
 from tests.strategies import messages
@@ -35,6 +39,22 @@ def test_a_datum_is_the_walk_of_the_record(record: Message) -> None:
 
     assert datum == _walked(record)
     assert from_datum(type(record), datum) == record
+
+
+@cache
+def _schema(full_name: str) -> Any:
+    return fastavro.parse_schema(load_schemas().expanded_json(full_name))
+
+
+def _written(record: Message, datum: dict[str, Any]) -> bytes:
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, _schema(record.AVRO_NAME), datum)
+    return buffer.getvalue()
+
+
+@given(record=messages)
+def test_naming_union_branches_writes_the_same_bytes(record: Message) -> None:
+    assert _written(record, to_writer_datum(record)) == _written(record, to_datum(record))
 
 
 @pytest.mark.parametrize("enum_type", list(ENUM_TYPES.values()), ids=lambda enum: enum.__name__)
