@@ -9,8 +9,9 @@ every pair without scanning.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from schemas.keys import pair_key
@@ -67,7 +68,8 @@ def upsert_contact(
     """
     district_id = context.district_id
     # The raw record's district is the token's: it wins over what the JSON says.
-    contact = replace(contact, district_id=district_id)
+    if contact.district_id != district_id:
+        contact = replace(contact, district_id=district_id)
     stored = store.get_contact(district_id, contact.contact_id)
     old = contact_from_snapshot(stored).relationships if stored is not None else {}
     reissue = None
@@ -146,14 +148,22 @@ def reconcile(store: StateStore, sync_id: str, context: Context, out: Emitted) -
             forget_contact(store, stored, context, out)
 
 
+#: The fields of a contact that are more than the bookkeeping of its last event and write.
+_CONTENT = operator.attrgetter(
+    *(
+        snapshot_field.name
+        for snapshot_field in fields(ContactSnapshot)
+        if snapshot_field.name not in {"last_event_id", "updated_at"}
+    )
+)
+
+
 def _differs(stored: ContactSnapshot, snapshot: ContactSnapshot) -> bool:
     """Whether anything but the bookkeeping of the last event and write time changed.
 
     A repeat of an event under a new event ID (Clever's way) must not even write the store.
     """
-    return replace(stored, last_event_id=None, updated_at=snapshot.updated_at) != replace(
-        snapshot, last_event_id=None
-    )
+    return bool(_CONTENT(stored) != _CONTENT(snapshot))
 
 
 def _emit(

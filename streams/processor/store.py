@@ -63,6 +63,8 @@ class DistrictProgress:
     def forget_deleted(self, contact_id: str) -> DistrictProgress:
         """This progress without ``contact_id`` among the deleted (it was re-created)."""
         window = tuple(entry for entry in self.recently_deleted if entry[0] != contact_id)
+        if len(window) == len(self.recently_deleted):
+            return self  # not among them: nothing to forget
         return replace(self, recently_deleted=window)
 
     def count_skip(self, record_type: str) -> DistrictProgress:

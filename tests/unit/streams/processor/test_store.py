@@ -122,6 +122,23 @@ def test_the_deleted_window_keeps_the_newest_contacts() -> None:
     assert window[-1] == f"c{RECENTLY_DELETED_LIMIT + 9}"
 
 
+@given(progress=progresses, contact_id=clever_ids)
+def test_forgetting_a_deleted_contact_drops_it_alone(
+    progress: DistrictProgress, contact_id: str
+) -> None:
+    kept = tuple(entry for entry in progress.recently_deleted if entry[0] != contact_id)
+
+    assert progress.forget_deleted(contact_id) == replace(progress, recently_deleted=kept)
+    for listed, _ in progress.recently_deleted:
+        forgotten = replace(
+            progress,
+            recently_deleted=tuple(
+                entry for entry in progress.recently_deleted if entry[0] != listed
+            ),
+        )
+        assert progress.forget_deleted(listed) == forgotten
+
+
 def test_skip_counts_are_bounded() -> None:
     progress = DistrictProgress(district_id=DISTRICT)
     for number in range(SKIP_COUNT_LIMIT + 5):
