@@ -17,6 +17,7 @@ from streams.core.classify import (
     UpsertStudent,
     classify,
     classify_snapshot,
+    skip_of_type,
 )
 from streams.core.contacts import (
     ContactRecord,
@@ -56,6 +57,7 @@ __all__ = [
     "raw_text",
     "reissued_from",
     "revoke_all",
+    "skip_of_type",
     "student_id_of",
     "to_privilege_changes",
 ]

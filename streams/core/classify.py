@@ -77,13 +77,10 @@ def classify(event_type: object, obj: object) -> tuple[Action, ...]:
     case- and whitespace-tolerantly. A contact or student object that is not an object or
     has no usable ``id`` raises ``MalformedRecordError`` (the caller dead-letters the event).
     """
-    if not isinstance(event_type, str):
-        return (Skip("", NOT_TEXT),)
-    family, _, verb = event_type.strip().casefold().partition(".")
-    if family not in _CONTACT_FAMILIES and family not in {"users", "students"}:
-        return (Skip(family, OTHER_RECORD_TYPE),)
-    if verb not in _VERBS:
-        return (Skip(family, UNKNOWN_ACTION),)
+    read = _read_type(event_type)
+    if isinstance(read, Skip):
+        return (read,)
+    family, verb = read
     record = _object(obj, family)
     deleted = verb == "deleted"
     if family == "users":
@@ -95,6 +92,25 @@ def classify(event_type: object, obj: object) -> tuple[Action, ...]:
     if student_id is None:
         return (Skip(family, NO_ROLE),)
     return (DeleteStudent(student_id) if deleted else UpsertStudent(student_id),)
+
+
+def skip_of_type(event_type: object) -> Skip | None:
+    """The ``Skip`` that ``classify`` gives an event of ``event_type`` whatever its object,
+    or None for a contact or student event, whose object must be read (and parsed) first."""
+    read = _read_type(event_type)
+    return read if isinstance(read, Skip) else None
+
+
+def _read_type(event_type: object) -> Skip | tuple[str, str]:
+    """The family and verb of an event type that ``classify`` acts on, or its ``Skip``."""
+    if not isinstance(event_type, str):
+        return Skip("", NOT_TEXT)
+    family, _, verb = event_type.strip().casefold().partition(".")
+    if family not in _CONTACT_FAMILIES and family not in {"users", "students"}:
+        return Skip(family, OTHER_RECORD_TYPE)
+    if verb not in _VERBS:
+        return Skip(family, UNKNOWN_ACTION)
+    return family, verb
 
 
 def classify_snapshot(record_type: object, obj: object) -> tuple[Action, ...]:

@@ -25,6 +25,7 @@ from streams.core import (
     UpsertContact,
     classify,
     classify_snapshot,
+    skip_of_type,
 )
 from streams.processor.actions import (
     Context,
@@ -69,7 +70,8 @@ class RecordRun:
 
     def _event(self, record: RawCleverRecord) -> None:
         if record.event_type is not None:
-            cheap = _skip_unread(record.event_type)
+            # Records of no interest are skipped by their type alone, without parsing them.
+            cheap = skip_of_type(record.event_type)
             if cheap is not None:
                 self.skipped = cheap.record_type or cheap.reason
                 return
@@ -154,20 +156,6 @@ class RecordRun:
             elif isinstance(action, Skip):
                 self.skipped = action.record_type or action.reason
             # UpsertStudent: a student's pairs come from its contacts; nothing to keep.
-
-
-def _skip_unread(event_type: str) -> Skip | None:
-    """The skip of an event whose type alone says it is of no interest, without parsing it.
-
-    ``classify`` decides other record types from the type string and never reads the object;
-    for contacts and students it needs one, and refuses a missing one, which says "parse".
-    """
-    try:
-        actions = classify(event_type, None)
-    except MalformedRecordError:
-        return None
-    first = actions[0]
-    return first if isinstance(first, Skip) else None
 
 
 def _load(record: RawCleverRecord) -> Any:

@@ -21,6 +21,7 @@ from streams.core.classify import (
     UpsertStudent,
     classify,
     classify_snapshot,
+    skip_of_type,
 )
 from streams.core.contacts import contact_from_v3_user, contact_from_v21
 from streams.core.exceptions import MalformedRecordError
@@ -186,3 +187,39 @@ def test_classify_never_raises_anything_but_malformed_record(
         isinstance(action, UpsertContact | DeleteContact | UpsertStudent | DeleteStudent | Skip)
         for action in actions
     )
+
+
+event_types = (
+    st.sampled_from(
+        [
+            "users.created",
+            " Users.UPDATED ",
+            "contacts.deleted",
+            "studentcontacts.created",
+            "students.updated",
+            "sections.created",
+            "users.merged",
+            "users",
+            "",
+        ]
+    )
+    | st.text(max_size=30)
+    | json_values
+)
+
+
+@given(event_type=event_types, obj=st.none() | json_values)
+def test_the_skip_of_a_type_is_what_classify_gives_without_reading_the_object(
+    event_type: object, obj: object
+) -> None:
+    skip = skip_of_type(event_type)
+    try:
+        actions: tuple[Action, ...] | None = classify(event_type, obj)
+    except MalformedRecordError:
+        actions = None
+    if skip is not None:
+        assert actions == (skip,)
+    else:
+        # The object decides: without one, classify refuses the event.
+        with pytest.raises(MalformedRecordError):
+            classify(event_type, None)
