@@ -1,4 +1,8 @@
-"""The worker as a service: settings checked, topics ensured, then Faust's own worker loop."""
+"""The worker as a service: settings checked, topics ensured, then the engine's loop.
+
+``CLEVER_WORKER_ENGINE`` picks the loop: ``native`` (default, ``streams.engine``) or
+``faust`` (Faust's own worker, ``streams.worker``).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,12 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient
 
 from clever_stream.admin import default_replication_factor, ensure_pipeline_topics
+from clever_stream.console import configure_logging
 from clever_stream.exceptions import ConfigurationError
 from clever_stream.kafka_errors import kafka_errors
 from schemas.topics import RAW_EVENTS
 from streams.changelogs import ensure_changelog_topics
+from streams.engine.service import serve_engine
 from streams.settings import WorkerSettings
 from streams.worker import build_worker
 
@@ -44,14 +50,26 @@ async def prepare(settings: WorkerSettings) -> tuple[int, int]:
     return len(raw["partitions"]), replicas
 
 
-def run_worker(settings: WorkerSettings, *, verbose: bool) -> NoReturn:
-    """Run one worker of the group until SIGTERM or Ctrl-C (Faust handles both), then exit.
+def run_worker(settings: WorkerSettings, *, verbose: bool) -> None:
+    """Run one worker of the group until SIGTERM or Ctrl-C, with the configured engine."""
+    raw_partitions, replicas = asyncio.run(prepare(settings))
+    if settings.engine == "faust":
+        run_faust_worker(
+            settings, verbose=verbose, raw_partitions=raw_partitions, replicas=replicas
+        )
+    configure_logging(verbose=verbose)
+    asyncio.run(serve_engine(settings, raw_partitions=raw_partitions, replicas=replicas))
+
+
+def run_faust_worker(
+    settings: WorkerSettings, *, verbose: bool, raw_partitions: int, replicas: int
+) -> NoReturn:
+    """Run Faust's worker until SIGTERM or Ctrl-C (Faust handles both), then exit.
 
     Faust stops its services and closes its event loop, but the aiokafka consumer thread it
     leaves behind is not a daemon, so the interpreter would wait for it forever. Once Faust
     is done (transactions ended, producers stopped), the process exits on its own terms.
     """
-    raw_partitions, replicas = asyncio.run(prepare(settings))
     worker = build_worker(settings, raw_partitions=raw_partitions, replication_factor=replicas)
     asyncio.run(
         ensure_changelog_topics(

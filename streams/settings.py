@@ -22,9 +22,16 @@ class WorkerSettings(KafkaSettings):
         env_prefix="CLEVER_WORKER_", frozen=True, extra="ignore", env_ignore_empty=True
     )
 
+    engine: Literal["native", "faust"] = Field(
+        default="native",
+        description="What runs the privilege agent: native, the project's own exactly-once "
+        "loop on aiokafka (streams/engine), or faust, the faust-streaming agent it replaced "
+        "(kept for one release; see docs/architecture.md).",
+    )
     app_id: str = Field(
         default="clever-stream-privileges",
-        description="Faust app ID: the consumer group, and the prefix of its internal topics.",
+        description="The worker group's ID: its consumer group, the prefix of its changelog "
+        "topics and of its transactional IDs.",
     )
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
         default="exactly_once",

@@ -1,8 +1,11 @@
-"""The processor's ``StateStore`` over the worker's Faust tables.
+"""The processor's ``StateStore`` over the worker's tables: bytes keyed by bytes.
 
-Every write goes to a table, so to its changelog, in the transaction of the raw record being
-processed (see ``streams.output``): a crash loses the writes and the outputs together, and
-recovery rebuilds exactly the committed state.
+The same store serves both engines. Under Faust (``streams.worker``) the tables are Faust
+tables, whose every write goes to a changelog in the transaction of the raw record being
+processed (see ``streams.output``). Under the engine (``streams.engine``) they are views of
+a partition's committed state and its open transaction's writes (``streams.engine.state``).
+Either way a crash loses the writes and the outputs together, and recovery rebuilds exactly
+the committed state.
 
 A district's progress is written on every record (its last offset), so it is kept small: the
 recently deleted contacts that a re-created contact may be linked to live in a table of
@@ -12,8 +15,9 @@ their own, written only when they change.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import replace
+from typing import Protocol
 
 from schemas.codec import Codec
 from schemas.records import ContactSnapshot
@@ -24,7 +28,6 @@ from streams.processor.encoding import (
     encode_progress,
 )
 from streams.processor.store import ContactGrants, DistrictProgress
-from streams.tables import WorkerTables
 
 SEPARATOR = "/"
 
@@ -33,10 +36,29 @@ def _key(*parts: str) -> bytes:
     return SEPARATOR.join(parts).encode("utf-8")
 
 
-class FaustStore:
+class TableSet(Protocol):
+    """The five tables (see ``streams.tables``), whatever keeps them."""
+
+    @property
+    def contacts(self) -> MutableMapping[bytes, bytes]: ...
+
+    @property
+    def students(self) -> MutableMapping[bytes, bytes]: ...
+
+    @property
+    def grants(self) -> MutableMapping[bytes, bytes]: ...
+
+    @property
+    def districts(self) -> MutableMapping[bytes, bytes]: ...
+
+    @property
+    def deleted(self) -> MutableMapping[bytes, bytes]: ...
+
+
+class TableStore:
     """Reads and writes the tables; decoding is cached by the identity of the stored bytes."""
 
-    def __init__(self, tables: WorkerTables, *, codec: Codec) -> None:
+    def __init__(self, tables: TableSet, *, codec: Codec) -> None:
         self._tables = tables
         self._codec = codec
         # district -> (the stored bytes, what they decode to): reused while the bytes are.

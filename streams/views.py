@@ -1,7 +1,9 @@
 """Query views on the worker's web server, answered by the worker that owns the district.
 
-``table_route`` sends a request to the worker holding the partition of its district key
-(the raw topic's key), so any worker can be asked. Answers carry IDs, relationships and
+The answers are built here for both engines; this module serves them on Faust's web
+server, ``streams.engine.web`` on the engine's. Under Faust, ``table_route`` sends a
+request to the worker holding the partition of its district key (the raw topic's key), so
+any worker can be asked. Answers carry IDs, relationships and
 contact types: what a consumer needs to decide access, and no personal data.
 """
 
@@ -13,7 +15,7 @@ import faust
 from faust.web import Request, Response, View
 
 from schemas.records import ContactSnapshot, Privilege
-from streams.store import FaustStore
+from streams.store import TableStore
 from streams.tables import WorkerTables
 
 
@@ -34,7 +36,27 @@ def students_of(snapshot: ContactSnapshot) -> list[dict[str, Any]]:
     ]
 
 
-def register_views(app: faust.App, *, tables: WorkerTables, store: FaustStore) -> None:
+def contacts_of_student_body(store: TableStore, district: str, student: str) -> dict[str, Any]:
+    """The answer of ``/districts/{district}/students/{student}/contacts``."""
+    contacts = []
+    for contact_id in sorted(store.contacts_of_student(district, student)):
+        snapshot = store.get_contact(district, contact_id)
+        relation = next(
+            (r for r in snapshot.relationships if r.student_id == student), None
+        ) if snapshot else None  # fmt: skip
+        if relation is not None:
+            contacts.append({"contact_id": contact_id, **_privilege(relation.privilege)})
+    return {"district_id": district, "student_id": student, "contacts": contacts}
+
+
+def students_of_contact_body(store: TableStore, district: str, contact: str) -> dict[str, Any]:
+    """The answer of ``/districts/{district}/contacts/{contact}/students``."""
+    snapshot = store.get_contact(district, contact)
+    students = students_of(snapshot) if snapshot else []
+    return {"district_id": district, "contact_id": contact, "students": students}
+
+
+def register_views(app: faust.App, *, tables: WorkerTables, store: TableStore) -> None:
     """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``."""
 
     @app.page("/districts/{district}/students/{student}/contacts")
@@ -42,21 +64,11 @@ def register_views(app: faust.App, *, tables: WorkerTables, store: FaustStore) -
     async def contacts_of_student(
         web: View, request: Request, district: str, student: str
     ) -> Response:
-        contacts = []
-        for contact_id in sorted(store.contacts_of_student(district, student)):
-            snapshot = store.get_contact(district, contact_id)
-            relation = next(
-                (r for r in snapshot.relationships if r.student_id == student), None
-            ) if snapshot else None  # fmt: skip
-            if relation is not None:
-                contacts.append({"contact_id": contact_id, **_privilege(relation.privilege)})
-        return web.json({"district_id": district, "student_id": student, "contacts": contacts})
+        return web.json(contacts_of_student_body(store, district, student))
 
     @app.page("/districts/{district}/contacts/{contact}/students")
     @app.table_route(table=tables.contacts, match_info="district")
     async def students_of_contact(
         web: View, request: Request, district: str, contact: str
     ) -> Response:
-        snapshot = store.get_contact(district, contact)
-        students = students_of(snapshot) if snapshot else []
-        return web.json({"district_id": district, "contact_id": contact, "students": students})
+        return web.json(students_of_contact_body(store, district, contact))

@@ -12,7 +12,7 @@ from streams.app import create_app
 from streams.output import TransactionalOutput
 from streams.rocksdb_safety import guard_table_files
 from streams.settings import WorkerSettings
-from streams.store import FaustStore
+from streams.store import TableStore
 from streams.tables import WorkerTables
 from streams.topics import WorkerTopics
 from streams.views import register_views
@@ -25,7 +25,7 @@ class PrivilegeWorker:
     app: faust.App
     topics: WorkerTopics
     tables: WorkerTables
-    store: FaustStore
+    store: TableStore
     handler: PrivilegeHandler
 
 
@@ -42,7 +42,7 @@ def build_worker(
     topics = WorkerTopics.declare(app, prefix=settings.topic_prefix)
     guard_table_files(app, settings, source_topic=topics.raw.get_topic_name())
     tables = WorkerTables.declare(app, partitions=raw_partitions)
-    store = FaustStore(tables, codec=codec)
+    store = TableStore(tables, codec=codec)
     output = TransactionalOutput(app)
     handler = PrivilegeHandler(topics=topics, store=store, output=output, codec=codec)
     register_privilege_agent(app, topics=topics, handler=handler)

@@ -6,8 +6,9 @@ and after the first is stopped: the survivor takes over the first one's partitio
 their table state from the changelogs and carries on in order. In the end the state topic
 and every district's replayed privilege changes equal Clever, each change committed once.
 
-Who owns which partition is read from Faust's own ``/router/`` view of each worker's web
-server (the table the query views route by); the query views are asked through both.
+Who owns which partition is read from each worker's web server (the native engine's
+``/router``, or Faust's own ``/router/<table>/``), which the query views route by; the query
+views are asked through both. Both engines are proven.
 """
 
 from __future__ import annotations
@@ -81,20 +82,27 @@ def spread_districts(fake: FakeClever, how_many: int) -> list[FakeDistrict]:
     return [fake.add_district(seed=500 + n, contacts=50, district_id=i) for n, i in enumerate(ids)]
 
 
-async def ownership(web: httpx.AsyncClient, port: int) -> Ownership | None:
-    """Who owns which contacts partition, as the worker on ``port`` was last told (or None)."""
+async def ownership(web: httpx.AsyncClient, port: int, engine: str) -> Ownership | None:
+    """Who owns which raw partition, as the worker on ``port`` was last told (or None)."""
+    path = "/router" if engine == "native" else f"/router/{CONTACTS}/"
     try:
-        response = await web.get(f"http://127.0.0.1:{port}/router/{CONTACTS}/")
+        response = await web.get(f"http://127.0.0.1:{port}{path}")
     except httpx.TransportError:
-        return None  # not serving yet: the web server starts after recovery
+        return None  # not serving yet: Faust's web server starts after recovery
     if response.status_code != 200:
         return None
-    owners: Ownership = {}
-    for url, topics in response.json().items():
-        partitions = frozenset(p for found in topics.values() for p in found)
-        if partitions:
-            owners[httpx.URL(url).port or 80] = partitions
-    return owners
+    found: dict[int, set[int]] = {}
+    if engine == "native":
+        for partition, url in response.json()["partitions"].items():
+            if url is None:
+                return None  # not assigned yet
+            found.setdefault(httpx.URL(url).port or 80, set()).add(int(partition))
+    else:
+        for url, topics in response.json().items():
+            partitions = {p for listed in topics.values() for p in listed}
+            if partitions:
+                found[httpx.URL(url).port or 80] = partitions
+    return {port: frozenset(partitions) for port, partitions in found.items()}
 
 
 async def open_transactions(bootstrap_servers: str, topics: list[str]) -> list[str]:
@@ -141,8 +149,9 @@ async def unacknowledged(bootstrap_servers: str, group: str, topic: str) -> list
         await consumer.stop()
 
 
+@pytest.mark.parametrize("engine", ["native", "faust"])
 async def test_two_workers_share_the_districts_and_a_leaving_worker_hands_its_state_over(
-    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path, engine: str
 ) -> None:
     fake = FakeClever()
     districts = spread_districts(fake, 4)
@@ -151,7 +160,9 @@ async def test_two_workers_share_the_districts_and_a_leaving_worker_hands_its_st
     log_a, log_b = tmp_path / "worker-a.log", tmp_path / "worker-b.log"
 
     def env(name: str, port: int) -> dict[str, str]:
-        values = worker_env(bootstrap_servers, prefix, app_id, tmp_path / f"worker-{name}")
+        values = worker_env(
+            bootstrap_servers, prefix, app_id, tmp_path / f"worker-{name}", engine=engine
+        )
         values.update(
             CLEVER_WORKER_WEB_ENABLED="true",
             CLEVER_WORKER_WEB_HOST="127.0.0.1",
@@ -166,7 +177,7 @@ async def test_two_workers_share_the_districts_and_a_leaving_worker_hands_its_st
         """Wait until every worker on ``ports`` reports one and the same expected ownership."""
 
         async def probe() -> Ownership | None:
-            seen = [await ownership(web, port) for port in ports]
+            seen = [await ownership(web, port, engine) for port in ports]
             first = seen[0]
             if first is None or any(other != first for other in seen):
                 return None
@@ -253,7 +264,11 @@ async def test_two_workers_share_the_districts_and_a_leaving_worker_hands_its_st
                 await change_every_district(seed=1)
                 await settled()
                 # Still the same split: each worker applied its own districts' changes.
-                assert await ownership(web, port_a) == shared == await ownership(web, port_b)
+                assert (
+                    await ownership(web, port_a, engine)
+                    == shared
+                    == await ownership(web, port_b, engine)
+                )
                 await views_answer_through(port_a)
                 await views_answer_through(port_b)
 
@@ -270,7 +285,8 @@ async def test_two_workers_share_the_districts_and_a_leaving_worker_hands_its_st
                 assert await asyncio.wait_for(worker_b.wait(), 60) == 0, await diagnostics()
 
     # B restored tables twice: its own share when it joined, everything when A left.
-    assert log_b.read_text().count("Restore complete!") >= 2
+    restored = "taken: restoring" if engine == "native" else "Restore complete!"
+    assert log_b.read_text().count(restored) >= 2
     changes = await privilege_changes(bootstrap_servers, prefix)
     repeated = [cid for cid, n in Counter(c.change_id for c in changes).items() if n > 1]
     assert not repeated, f"{len(repeated)} changes were committed more than once"

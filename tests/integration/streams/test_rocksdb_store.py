@@ -1,4 +1,7 @@
-"""The privilege worker with its tables in RocksDB (CLEVER_WORKER_STORE=rocksdb://)."""
+"""The Faust worker with its tables in RocksDB (CLEVER_WORKER_STORE=rocksdb://).
+
+The native engine's RocksDB store has its own test (``test_engine_rocksdb``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from rocksdict import AccessType, Options, Rdict
 
 from fakeclever import FakeClever, FakeDistrict
 from streams.table_files import MARKER
+from streams.worker import PrivilegeWorker
 from tests.integration.connectors.poller_harness import (
     caught_up,
     district_entry,
@@ -79,11 +83,13 @@ async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart
     async with fake.serve() as base_url:
         poller = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
         settings = worker_settings(
-            bootstrap_servers, prefix, unique_name("app"), data_dir, store="rocksdb://"
-        )
+            bootstrap_servers, prefix, unique_name("app"), data_dir, store="rocksdb://",
+            engine="faust",
+        )  # fmt: skip
         async with running_poller(poller):
             # As deployed: exactly_once, whose aborted writes the files must never keep.
             async with running_worker(settings, in_worker=True) as worker:
+                assert isinstance(worker, PrivilegeWorker)
                 assert type(worker.tables.contacts.data).__module__ == "faust.stores.rocksdb"
                 await caught_up(poller, district)
                 district.random_changes(30, seed=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ from schemas.keys import parse_pair_key
 from schemas.records import PrivilegeChange, PrivilegeState
 from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE
 from streams.changelogs import ensure_changelog_topics
+from streams.engine.engine import PrivilegeEngine
+from streams.engine.service import running_engine
 from streams.settings import WorkerSettings
 from streams.worker import PrivilegeWorker, build_worker
 from tests.kafka_reading import read_partition
@@ -41,15 +44,28 @@ def worker_settings(
 @contextlib.asynccontextmanager
 async def running_worker(
     settings: WorkerSettings, *, in_worker: bool = False
-) -> AsyncIterator[PrivilegeWorker]:
-    """A started worker (its topics created first, as the CLI does), stopped on exit.
+) -> AsyncIterator[PrivilegeWorker | PrivilegeEngine]:
+    """A started worker of ``settings.engine`` (its topics created first, as the CLI does),
+    stopped on exit.
 
-    In-process, Faust is not "in a worker" and runs without transactions unless ``in_worker``
-    says to run as ``faust.Worker`` does (exactly_once with Kafka transactions); the
-    processes of ``tests/e2e`` always run as deployed.
+    The native engine always runs as deployed, exactly once. In-process, Faust is not "in a
+    worker" and runs without transactions unless ``in_worker`` says to run as
+    ``faust.Worker`` does (exactly_once with Kafka transactions); the processes of
+    ``tests/e2e`` always run as deployed.
     """
     assert settings.kafka_bootstrap_servers
     await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
+    if settings.engine == "native":
+        stop = asyncio.Event()
+        async with running_engine(
+            settings, raw_partitions=settings.topic_partitions, replicas=1, stop=stop
+        ) as (engine, task):
+            ready = asyncio.ensure_future(engine.ready.wait())
+            await asyncio.wait((ready, task), timeout=60, return_when=asyncio.FIRST_COMPLETED)
+            ready.cancel()
+            assert engine.ready.is_set(), "the engine never got its partitions"
+            yield engine
+        return
     worker = build_worker(settings, raw_partitions=settings.topic_partitions, replication_factor=1)
     await ensure_changelog_topics(
         settings.kafka_bootstrap_servers,

@@ -1,0 +1,321 @@
+"""The privilege engine: a consume-transform-produce loop, exactly once, per raw partition.
+
+Why our own loop and not Faust's agent: see ``docs/architecture.md``. In short, Faust needed
+eight work-arounds to hold exactly-once, and its per-record machinery cost about 2 ms of
+CPU a record; this loop reads batches, keeps a partition's table writes in memory until its
+transaction commits, and sends each key's changelog record once per transaction.
+
+The loop, in one task:
+
+1. ``getmany`` from the raw topic (``read_committed``, in the worker group);
+2. for each record of an owned partition: open the partition's transaction if needed, apply
+   the record to the partition's state (``streams.processor``), send its outputs;
+3. every ``commit_interval_s``: commit every open transaction, partitions side by side.
+
+A rebalance runs the listener under the same lock as steps 2-3, so it never sees half a
+batch: partitions being revoked are committed first; partitions assigned get a producer
+with their transactional ID (fencing the previous owner) and stay paused while the loop
+restores their state from the changelog, a step between polls (so a long restore neither
+stalls the group's heartbeats nor the other partitions). Records fetched before a
+rebalance are dropped; the consumer reads them again from the committed offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
+
+from clever_stream.exceptions import ConfigurationError
+from schemas.codec import Codec
+from streams.engine.changelog import ChangelogRestorer, changelog_topic
+from streams.engine.partition import PartitionWork, transactional_id
+from streams.engine.records import OutputTopics, RecordHandler
+from streams.engine.state import PartitionState, TableBacking
+from streams.settings import WorkerSettings
+from streams.store import TableStore
+
+logger = logging.getLogger(__name__)
+
+#: Raw records taken per ``getmany`` at most.
+_MAX_RECORDS: Final = 2_000
+#: The longest one ``getmany`` waits, so a due commit is never late by more.
+_POLL_MS: Final = 100
+
+
+class PrivilegeEngine:
+    """One worker of the group: owns some raw partitions, processes them exactly once."""
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        codec: Codec,
+        backing_factory: Callable[[int], TableBacking],
+        assignor: AbstractPartitionAssignor | None = None,
+    ) -> None:
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError("the engine needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
+        self._settings = settings
+        self._bootstrap = settings.kafka_bootstrap_servers
+        self._group_id = settings.app_id
+        self.topics = OutputTopics.of(settings.topic_prefix)
+        self._changelog = changelog_topic(settings.app_id)
+        self._codec = codec
+        self._backing_factory = backing_factory
+        self._assignor = assignor
+        self.handler = RecordHandler(topics=self.topics, codec=codec)
+        self._lock = asyncio.Lock()
+        self._owned: dict[int, PartitionWork] = {}
+        #: States of partitions owned before, kept to restore only what changed since.
+        self._states: dict[int, PartitionState] = {}
+        self._generation = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._restorer: ChangelogRestorer | None = None
+        #: Set once the first assignment is restored and processing runs.
+        self.ready = asyncio.Event()
+        #: What stopped a rebalance (aiokafka would only log it): the loop raises it.
+        self._failure: BaseException | None = None
+
+    # -- what the views read --------------------------------------------------------------
+
+    @property
+    def raw_topic(self) -> str:
+        return self.topics.raw
+
+    def owned_partitions(self) -> frozenset[int]:
+        return frozenset(self._owned)
+
+    def committed_store(self, partition: int) -> TableStore | None:
+        """A read-only store over ``partition``'s committed tables, if this worker owns it."""
+        work = self._owned.get(partition)
+        if work is None or self._restorer is None or self._restorer.restoring(partition):
+            return None
+        return TableStore(work.state.committed, codec=self._codec)
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Join the group and process until ``stop`` is set; then commit and leave."""
+        settings = self._settings
+        consumer_options: dict[str, object] = {}
+        if self._assignor is not None:
+            consumer_options["partition_assignment_strategy"] = (self._assignor,)
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=f"{self._group_id}-raw",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(settings.session_timeout_s * 1000),
+            heartbeat_interval_ms=max(100, int(settings.session_timeout_s * 1000 / 10)),
+            request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
+            max_poll_records=_MAX_RECORDS,
+            **consumer_options,
+        )
+        restore_consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{self._group_id}-restore",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
+        )
+        await restore_consumer.start()
+        self._restorer = ChangelogRestorer(
+            restore_consumer, self._changelog, timeout_s=settings.broker_request_timeout_s
+        )
+        try:
+            self._consumer.subscribe([self.topics.raw], listener=_Listener(self))
+            await self._consumer.start()
+            try:
+                await self._process_until(stop)
+                async with self._lock:
+                    await self._commit_all()
+            finally:
+                # After a failure the open transactions are aborted: nothing half-done commits.
+                async with self._lock:
+                    await self._release(list(self._owned))
+                await self._consumer.stop()
+        finally:
+            await restore_consumer.stop()
+            for state in self._states.values():
+                state.close()
+            self._states.clear()
+            self._log_counts()
+
+    async def _process_until(self, stop: asyncio.Event) -> None:
+        consumer = self._running(self._consumer)
+        interval = self._settings.commit_interval_s
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                if self._failure is not None:
+                    raise self._failure
+                if self._running(self._restorer).busy:
+                    await self._restore_step()
+                generation = self._generation
+                wait_ms = 0 if self._running(self._restorer).busy else _POLL_MS
+                fetch = asyncio.ensure_future(
+                    consumer.getmany(timeout_ms=wait_ms, max_records=_MAX_RECORDS)
+                )
+                await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    break
+                batches = fetch.result()
+                async with self._lock:
+                    if generation == self._generation:
+                        await self._process(batches)
+                    now = time.monotonic()
+                    if any(work.open_for_s(now) >= interval for work in self._owned.values()):
+                        await self._commit_all()
+        finally:
+            stopping.cancel()
+
+    async def _process(self, batches: Mapping[TopicPartition, Iterable[object]]) -> None:
+        handle = self.handler.handle
+        restorer = self._running(self._restorer)
+        for tp, messages in batches.items():
+            work = self._owned.get(tp.partition)
+            if work is None:
+                continue
+            if restorer.restoring(tp.partition):
+                # Fetched before the pause took hold: read again once the state is whole.
+                first = next(iter(messages), None)
+                if first is not None:
+                    self._running(self._consumer).seek(tp, first.offset)  # type: ignore[attr-defined]
+                continue
+            store = TableStore(work.state.tables, codec=self._codec)
+            for message in messages:
+                await work.begin()
+                outputs = handle(
+                    partition=tp.partition,
+                    offset=message.offset,  # type: ignore[attr-defined]
+                    key=message.key,  # type: ignore[attr-defined]
+                    value=message.value,  # type: ignore[attr-defined]
+                    store=store,
+                )
+                await work.send(outputs, next_offset=message.offset + 1)  # type: ignore[attr-defined]
+
+    async def _restore_step(self) -> None:
+        """One step of the restores under way; resume the partitions that are complete."""
+        async with self._lock:
+            done = await self._running(self._restorer).step(max_wait_ms=_POLL_MS)
+            for state, applied in done:
+                self._running(self._consumer).resume(self._raw(state.partition))
+                logger.info("raw partition %d ready: %d changelog records restored",
+                            state.partition, applied)  # fmt: skip
+            if done and not self._running(self._restorer).busy:
+                self.ready.set()
+
+    def _raw(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.topics.raw, partition)
+
+    async def _commit_all(self) -> None:
+        """Commit every open transaction, the partitions side by side."""
+        open_ = [work for work in self._owned.values() if work.in_transaction]
+        if open_:
+            await asyncio.gather(*(work.commit() for work in open_))
+
+    # -- rebalancing (called by the listener) ----------------------------------------------
+
+    async def revoked(self, partitions: Iterable[int]) -> None:
+        async with self._lock:
+            self._generation += 1
+            await self._commit_all()
+            await self._release(partitions)
+
+    async def assigned(self, partitions: Iterable[int]) -> None:
+        async with self._lock:
+            self._generation += 1
+            for partition in sorted(partitions):
+                if partition not in self._owned:
+                    self._owned[partition] = await self._take(partition)
+            if not self._running(self._restorer).busy:
+                self.ready.set()
+
+    async def _release(self, partitions: Iterable[int]) -> None:
+        for partition in list(partitions):
+            if self._restorer is not None:
+                self._restorer.cancel(partition)
+            work = self._owned.pop(partition, None)
+            if work is not None:
+                await work.close()
+                logger.info("raw partition %d released", partition)
+
+    async def _take(self, partition: int) -> PartitionWork:
+        """Fence the partition's previous owner; pause it until its state is restored."""
+        settings = self._settings
+        # Paused at once: the fetcher may already be reading it.
+        self._running(self._consumer).pause(self._raw(partition))
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{self._group_id}-raw-{partition}",
+            transactional_id=transactional_id(self._group_id, partition),
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=int(settings.producer_linger_s * 1000),
+            request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
+        )
+        # init_transactions: fences the previous owner and ends its open transaction, so
+        # the changelog is final up to its last stable offset before it is read.
+        await producer.start()
+        try:
+            state = self._states.get(partition)
+            if state is None:
+                state = PartitionState(partition, self._backing_factory(partition))
+                self._states[partition] = state
+            if await self._running(self._restorer).begin(state):
+                logger.info("raw partition %d taken: restoring its tables", partition)
+            else:
+                self._running(self._consumer).resume(self._raw(partition))
+                logger.info("raw partition %d taken: its tables are up to date", partition)
+        except BaseException:
+            await producer.stop()
+            raise
+        return PartitionWork(
+            raw=self._raw(partition), changelog=self._changelog, group_id=self._group_id,
+            producer=producer, state=state,
+        )  # fmt: skip
+
+    def _log_counts(self) -> None:
+        counts = ", ".join(f"{n} {what}" for what, n in sorted(self.handler.counts.items()))
+        logger.info("raw records: %s", counts or "none")
+
+    @staticmethod
+    def _running(consumer: AIOKafkaConsumer | None) -> AIOKafkaConsumer:
+        if consumer is None:
+            raise RuntimeError("the engine is not running")
+        return consumer
+
+    def failed(self, error: BaseException) -> None:
+        """A rebalance step failed: the worker must stop rather than skip partitions."""
+        logger.error("rebalance failed: %s: %s", type(error).__name__, error)
+        if self._failure is None:
+            self._failure = error
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands aiokafka's rebalance callbacks to the engine; their errors stop the worker."""
+
+    def __init__(self, engine: PrivilegeEngine) -> None:
+        self._engine = engine
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        try:
+            await self._engine.revoked(tp.partition for tp in revoked)
+        except Exception as error:
+            self._engine.failed(error)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            await self._engine.assigned(tp.partition for tp in assigned)
+        except Exception as error:
+            self._engine.failed(error)

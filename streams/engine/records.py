@@ -1,0 +1,123 @@
+"""One raw record through the processor: the records to send for it, encoded.
+
+The engine's counterpart of the Faust agent's handler (``streams.agents``), free of any
+Kafka client so that tests drive it with plain values.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from schemas.codec import Codec
+from schemas.keys import district_key
+from schemas.topics import DEAD_LETTERS, PRIVILEGE_CHANGES, PRIVILEGE_STATE, RAW_EVENTS
+from streams.processor.process import Outputs, Position, process_bytes
+from streams.processor.store import StateStore
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The worker's clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One record to send: topic, key and value (None: a tombstone)."""
+
+    topic: str
+    key: bytes
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTopics:
+    """The names of the topics a deployment reads and writes."""
+
+    raw: str
+    changes: str
+    state: str
+    dead_letters: str
+
+    @classmethod
+    def of(cls, prefix: str) -> OutputTopics:
+        return cls(
+            raw=RAW_EVENTS.name(prefix),
+            changes=PRIVILEGE_CHANGES.name(prefix),
+            state=PRIVILEGE_STATE.name(prefix),
+            dead_letters=DEAD_LETTERS.name(prefix),
+        )
+
+
+class RecordHandler:
+    """Applies raw records to a store and says what to send; counts the outcomes."""
+
+    def __init__(
+        self, *, topics: OutputTopics, codec: Codec, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._topics = topics
+        self._codec = codec
+        self._clock = clock
+        #: Records by outcome (applied, replayed, skipped:<type>, dead-lettered), for logs.
+        self.counts: Counter[str] = Counter()
+
+    def handle(
+        self,
+        *,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        store: StateStore,
+    ) -> list[Output]:
+        """Apply the raw record at ``partition``/``offset``; what to send, in order."""
+        outputs = process_bytes(
+            value,
+            key=key,
+            position=Position(partition=partition, offset=offset),
+            store=store,
+            now=self._clock(),
+            source_topic=self._topics.raw,
+            codec=self._codec,
+        )
+        self.counts[_outcome(outputs)] += 1
+        return self._encoded(outputs, key or b"")
+
+    def _encoded(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
+        topics, encode = self._topics, self._codec.encode
+        found: list[Output] = []
+        district = None
+        for change in outputs.changes:
+            district = district or district_key(change.district_id)
+            found.append(Output(topics.changes, district, encode(change)))
+        for pair, state in outputs.states:
+            found.append(Output(topics.state, pair, None if state is None else encode(state)))
+        for letter in outputs.dead_letters:
+            key = district_key(letter.district_id) if letter.district_id else raw_key
+            found.append(Output(topics.dead_letters, key, encode(letter)))
+            logger.warning(
+                "raw record %s[%d]@%d cannot be read: %s: %s",
+                topics.raw,
+                letter.source_partition,
+                letter.source_offset,
+                letter.error_type,
+                letter.error_message,
+            )
+        for warning in outputs.warnings:
+            logger.warning("%s", warning)
+        return found
+
+
+def _outcome(outputs: Outputs) -> str:
+    if outputs.replayed:
+        return "replayed"
+    if outputs.dead_letters:
+        return "dead-lettered"
+    if outputs.skipped:
+        return f"skipped:{outputs.skipped}"
+    return "applied"
