@@ -114,7 +114,7 @@ class ViewsServer:
             return _unavailable(f"raw partition {partition} has no ready owner; retry shortly")
         try:
             async with self._client.get(
-                owner.rstrip("/") + request.rel_url.path_qs, headers={FORWARDED_HEADER: "1"}
+                owner.rstrip("/") + request.rel_url.raw_path_qs, headers={FORWARDED_HEADER: "1"}
             ) as answer:
                 return web.Response(
                     status=answer.status,
