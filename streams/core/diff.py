@@ -52,7 +52,7 @@ def diff(old: Mapping[str, Privilege], new: Mapping[str, Privilege]) -> list[Pai
     compare ``before`` and ``after``).
     """
     changes: list[PairChange] = []
-    for student_id in sorted(old.keys() | new.keys()):
+    for student_id in sorted({*old, *new}):
         before, after = old.get(student_id), new.get(student_id)
         if before == after:
             continue

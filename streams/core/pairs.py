@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from typing import Any
 
 from schemas.records import Privilege
 
@@ -30,6 +31,23 @@ class FrozenPairs(Mapping[str, Privilege]):
 
     def __len__(self) -> int:
         return len(self._by_student)
+
+    # The lookups and views of the dict itself: the Mapping mixins go through __getitem__
+    # and __iter__ in Python, and the diff and the snapshot read every pair.
+    def __contains__(self, student_id: object) -> bool:
+        return student_id in self._by_student
+
+    def get(self, student_id: str, default: Any = None) -> Any:
+        return self._by_student.get(student_id, default)
+
+    def keys(self) -> KeysView[str]:
+        return self._by_student.keys()
+
+    def items(self) -> ItemsView[str, Privilege]:
+        return self._by_student.items()
+
+    def values(self) -> ValuesView[Privilege]:
+        return self._by_student.values()
 
     def __hash__(self) -> int:
         if self._hash is None:
