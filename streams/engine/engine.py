@@ -37,6 +37,7 @@ from streams.engine.changelog import ChangelogRestorer, changelog_topic
 from streams.engine.partition import PartitionWork, transactional_id
 from streams.engine.records import OutputTopics, RecordHandler
 from streams.engine.state import PartitionState, TableBacking
+from streams.engine.write_back import WriteBackStore
 from streams.settings import WorkerSettings
 from streams.store import TableStore
 
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 #: Raw records taken per ``getmany`` at most.
 _MAX_RECORDS: Final = 2_000
+#: Bytes of records per batch the engine fills (Kafka's default limit is about 1 MiB).
+_MAX_BATCH_BYTES: Final = 512 * 1024
 #: The longest one ``getmany`` waits, so a due commit is never late by more.
 _POLL_MS: Final = 100
 
@@ -192,9 +195,9 @@ class PrivilegeEngine:
                 if first is not None:
                     self._running(self._consumer).seek(tp, first.offset)  # type: ignore[attr-defined]
                 continue
-            store = TableStore(work.state.tables, codec=self._codec)
+            store = work.store
+            await work.begin()
             for message in messages:
-                await work.begin()
                 outputs = handle(
                     partition=tp.partition,
                     offset=message.offset,  # type: ignore[attr-defined]
@@ -202,7 +205,8 @@ class PrivilegeEngine:
                     value=message.value,  # type: ignore[attr-defined]
                     store=store,
                 )
-                await work.send(outputs, next_offset=message.offset + 1)  # type: ignore[attr-defined]
+                work.add(outputs, next_offset=message.offset + 1)  # type: ignore[attr-defined]
+            await work.send_pending()
 
     async def _restore_step(self) -> None:
         """One step of the restores under way; resume the partitions that are complete."""
@@ -262,12 +266,18 @@ class PrivilegeEngine:
             enable_idempotence=True,
             acks="all",
             linger_ms=int(settings.producer_linger_s * 1000),
+            max_batch_size=_MAX_BATCH_BYTES,
             request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
         )
         # init_transactions: fences the previous owner and ends its open transaction, so
         # the changelog is final up to its last stable offset before it is read.
         await producer.start()
         try:
+            topics = self.topics
+            counts = {
+                topic: len(await producer.partitions_for(topic))
+                for topic in (topics.changes, topics.state, topics.dead_letters)
+            }
             state = self._states.get(partition)
             if state is None:
                 state = PartitionState(partition, self._backing_factory(partition))
@@ -281,9 +291,14 @@ class PrivilegeEngine:
             await producer.stop()
             raise
         return PartitionWork(
-            raw=self._raw(partition), changelog=self._changelog, group_id=self._group_id,
-            producer=producer, state=state,
-        )  # fmt: skip
+            raw=self._raw(partition),
+            changelog=self._changelog,
+            group_id=self._group_id,
+            producer=producer,
+            state=state,
+            store=WriteBackStore(TableStore(state.tables, codec=self._codec)),
+            partition_counts=counts,
+        )
 
     def _log_counts(self) -> None:
         counts = ", ".join(f"{n} {what}" for what, n in sorted(self.handler.counts.items()))

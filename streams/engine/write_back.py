@@ -1,0 +1,129 @@
+"""A store that keeps decoded values for a transaction and writes each key once, at commit.
+
+Through ``TableStore`` alone, every record decodes what it reads and encodes what it
+writes: its district's progress (read and written by every record), the contact, its
+students and grants. Within one transaction most of that is the same keys again; this
+store keeps what was read or written as objects and encodes only the last value of each
+written key, when the engine commits (``flush``). An aborted transaction drops it all
+(``forget``), like the pending table writes below it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from schemas.records import ContactSnapshot
+from streams.processor.store import ContactGrants, DistrictProgress
+from streams.store import TableStore
+
+
+class WriteBackStore:
+    """A ``StateStore`` over a ``TableStore``: reads cached, writes deferred to ``flush``."""
+
+    def __init__(self, store: TableStore) -> None:
+        self._store = store
+        self._contacts: dict[tuple[str, str], ContactSnapshot | None] = {}
+        self._students: dict[tuple[str, str], frozenset[str]] = {}
+        self._grants: dict[tuple[str, str], ContactGrants | None] = {}
+        self._districts: dict[str, DistrictProgress | None] = {}
+        #: The keys written since the last flush, per table.
+        self._written_contacts: set[tuple[str, str]] = set()
+        self._written_students: set[tuple[str, str]] = set()
+        self._written_grants: set[tuple[str, str]] = set()
+        self._written_districts: set[str] = set()
+
+    def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
+        key = (district_id, contact_id)
+        try:
+            return self._contacts[key]
+        except KeyError:
+            found = self._contacts[key] = self._store.get_contact(district_id, contact_id)
+            return found
+
+    def put_contact(self, snapshot: ContactSnapshot) -> None:
+        key = (snapshot.district_id, snapshot.contact_id)
+        self._contacts[key] = snapshot
+        self._written_contacts.add(key)
+
+    def delete_contact(self, district_id: str, contact_id: str) -> None:
+        key = (district_id, contact_id)
+        self._contacts[key] = None
+        self._written_contacts.add(key)
+
+    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]:
+        key = (district_id, student_id)
+        try:
+            return self._students[key]
+        except KeyError:
+            found = self._students[key] = self._store.contacts_of_student(district_id, student_id)
+            return found
+
+    def set_contacts_of_student(
+        self, district_id: str, student_id: str, contacts: frozenset[str]
+    ) -> None:
+        key = (district_id, student_id)
+        self._students[key] = contacts
+        self._written_students.add(key)
+
+    def contact_ids(self, district_id: str) -> Iterable[str]:
+        # Rare (a sync's end): the table's own listing, once the deferred writes are in.
+        self.flush()
+        return self._store.contact_ids(district_id)
+
+    def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None:
+        key = (district_id, contact_id)
+        try:
+            return self._grants[key]
+        except KeyError:
+            found = self._grants[key] = self._store.get_grants(district_id, contact_id)
+            return found
+
+    def put_grants(self, grants: ContactGrants) -> None:
+        key = (grants.district_id, grants.contact_id)
+        self._grants[key] = grants
+        self._written_grants.add(key)
+
+    def get_district(self, district_id: str) -> DistrictProgress | None:
+        try:
+            return self._districts[district_id]
+        except KeyError:
+            found = self._districts[district_id] = self._store.get_district(district_id)
+            return found
+
+    def put_district(self, progress: DistrictProgress) -> None:
+        self._districts[progress.district_id] = progress
+        self._written_districts.add(progress.district_id)
+
+    def flush(self) -> None:
+        """Write every key written since the last flush, its last value, to the tables."""
+        store = self._store
+        for district_id, contact_id in self._written_contacts:
+            snapshot = self._contacts[(district_id, contact_id)]
+            if snapshot is None:
+                store.delete_contact(district_id, contact_id)
+            else:
+                store.put_contact(snapshot)
+        for district_id, student_id in self._written_students:
+            contacts = self._students[(district_id, student_id)]
+            store.set_contacts_of_student(district_id, student_id, contacts)
+        for key in self._written_grants:
+            grants = self._grants[key]
+            if grants is not None:
+                store.put_grants(grants)
+        for district_id in self._written_districts:
+            progress = self._districts[district_id]
+            if progress is not None:
+                store.put_district(progress)
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every cached and deferred value (the transaction ended, or was aborted)."""
+        for cache in (self._contacts, self._students, self._grants, self._districts):
+            cache.clear()
+        for written in (
+            self._written_contacts,
+            self._written_students,
+            self._written_grants,
+            self._written_districts,
+        ):
+            written.clear()
