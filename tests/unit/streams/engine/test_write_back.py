@@ -38,7 +38,7 @@ def run(store: StateStore, state: PartitionState, flush_every: int | None) -> li
                 store=store,
                 now=NOW,
                 codec=CODEC,
-            )  # fmt: skip
+            )
         )
         if isinstance(store, WriteBackStore) and flush_every and offset % flush_every == 0:
             store.flush()
@@ -56,7 +56,7 @@ def run(store: StateStore, state: PartitionState, flush_every: int | None) -> li
                 store=store,
                 now=NOW,
                 codec=CODEC,
-            )  # fmt: skip
+            )
         )
     if isinstance(store, WriteBackStore):
         store.flush()
