@@ -27,10 +27,9 @@ from schemas.codec import default_codec
 from schemas.records import PrivilegeChange
 from schemas.topics import PRIVILEGE_CHANGES
 from schemas.values import CauseKind, ChangeKind
-from streams.changelogs import ensure_changelog_topics
+from streams.engine.service import running_engine
 from streams.service import prepare
 from streams.settings import WorkerSettings
-from streams.worker import build_worker
 
 logger = logging.getLogger(__name__)
 
@@ -85,49 +84,44 @@ async def demo_pipeline(
             web_port=web_port,
         )
         raw_partitions, replicas = await prepare(worker_settings)
-        worker = build_worker(
-            worker_settings, raw_partitions=raw_partitions, replication_factor=replicas
-        )
-        await ensure_changelog_topics(
-            bootstrap_servers,
-            worker.app.tables.values(),
-            replication_factor=replicas,
-            timeout_s=60,
-        )
-        # As faust.Worker does: exactly_once (transactions) is Faust's "in a worker" mode.
-        worker.app.in_worker = True
         changes_topic = PRIVILEGE_CHANGES.name(settings.topic_prefix)
-        await worker.app.start()
-        try:
-            async with (
-                new_http_client(HttpOptions(base_url=clever_url)) as http,
-                asyncio.TaskGroup() as group,
-            ):
-                runner = PollerRunner(
-                    poller_settings,
-                    http=http,
-                    bootstrap_servers=bootstrap_servers,
-                    codec=default_codec(),
+        async with (
+            running_engine(
+                worker_settings,
+                raw_partitions=raw_partitions,
+                replicas=replicas,
+                stop=asyncio.Event(),
+            ) as (_, worker),
+            new_http_client(HttpOptions(base_url=clever_url)) as http,
+            asyncio.TaskGroup() as group,
+        ):
+            runner = PollerRunner(
+                poller_settings,
+                http=http,
+                bootstrap_servers=bootstrap_servers,
+                codec=default_codec(),
+            )
+            tasks = [
+                group.create_task(_until_failed(worker), name="worker"),
+                group.create_task(runner.run(), name="poller"),
+                group.create_task(_trickle(district, shape), name="trickle"),
+                group.create_task(_tail(bootstrap_servers, changes_topic, console), name="tail"),
+            ]
+            try:
+                yield RunningPipeline(
+                    clever_url=clever_url,
+                    district=district,
+                    changes_topic=changes_topic,
+                    views_url=f"http://127.0.0.1:{web_port}/districts/{district.id}",
                 )
-                tasks = [
-                    group.create_task(runner.run(), name="poller"),
-                    group.create_task(_trickle(district, shape), name="trickle"),
-                    group.create_task(
-                        _tail(bootstrap_servers, changes_topic, console), name="tail"
-                    ),
-                ]
-                try:
-                    yield RunningPipeline(
-                        clever_url=clever_url,
-                        district=district,
-                        changes_topic=changes_topic,
-                        views_url=f"http://127.0.0.1:{web_port}/districts/{district.id}",
-                    )
-                finally:
-                    for task in tasks:
-                        task.cancel()
-        finally:
-            await worker.app.stop()
+            finally:
+                for task in tasks:
+                    task.cancel()
+
+
+async def _until_failed(worker: asyncio.Task[None]) -> None:
+    """Wait on the worker's task: its failure ends the demo with its error."""
+    await asyncio.shield(worker)
 
 
 def _free_port() -> int:

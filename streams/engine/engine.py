@@ -28,7 +28,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
 from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
 
 from clever_stream.exceptions import ConfigurationError
@@ -47,6 +53,15 @@ logger = logging.getLogger(__name__)
 _MAX_RECORDS: Final = 2_000
 #: Bytes of records per batch the engine fills (Kafka's default limit is about 1 MiB).
 _MAX_BATCH_BYTES: Final = 512 * 1024
+#: Records processed between two yields to the event loop. A commit is a chain of requests
+#: (add partitions, add offsets, commit offsets, end transaction), each step waiting for the
+#: loop; processing hundreds of records without a yield held every step back by as long.
+_YIELD_EVERY: Final = 32
+#: How soon a transactional request is retried. The coordinator answers "concurrent
+#: transactions" while it still writes the markers of the transaction just committed, so a
+#: new transaction's first requests are often retried; aiokafka's default 100 ms backoff
+#: then stalls every commit (the Java client retries these after 20 ms for the same reason).
+_TRANSACTION_RETRY_MS: Final = 10
 #: The longest one ``getmany`` waits, so a due commit is never late by more.
 _POLL_MS: Final = 100
 
@@ -154,59 +169,107 @@ class PrivilegeEngine:
             self._log_counts()
 
     async def _process_until(self, stop: asyncio.Event) -> None:
+        """The loop: fetch, process, commit; a partition's commit never holds up the others.
+
+        A due transaction is committed in a task of its own, and the loop goes on fetching
+        and processing: records of a partition whose commit is in flight wait in its
+        backlog until the commit ends (a new transaction cannot begin before), and every
+        other partition carries on. Commit errors surface here and stop the loop.
+        """
         consumer = self._running(self._consumer)
-        interval = self._settings.commit_interval_s
+        restorer = self._running(self._restorer)
         stopping = asyncio.ensure_future(stop.wait())
+        fetch: asyncio.Future[Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None
+        fetch, generation = None, self._generation
         try:
             while not stop.is_set():
                 if self._failure is not None:
                     raise self._failure
-                if self._running(self._restorer).busy:
+                if restorer.busy:
                     await self._restore_step()
-                generation = self._generation
-                wait_ms = 0 if self._running(self._restorer).busy else _POLL_MS
-                fetch = asyncio.ensure_future(
-                    consumer.getmany(timeout_ms=wait_ms, max_records=_MAX_RECORDS)
-                )
-                await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
-                if not fetch.done():
-                    fetch.cancel()
+                if fetch is None:
+                    generation = self._generation
+                    wait_ms = 0 if restorer.busy else _POLL_MS
+                    fetch = asyncio.ensure_future(
+                        consumer.getmany(timeout_ms=wait_ms, max_records=_MAX_RECORDS)
+                    )
+                commits = [w.committing for w in self._owned.values() if w.committing]
+                await asyncio.wait((fetch, stopping, *commits), return_when=asyncio.FIRST_COMPLETED)
+                if stopping.done():
                     break
-                batches = fetch.result()
                 async with self._lock:
-                    if generation == self._generation:
-                        await self._process(batches)
-                    now = time.monotonic()
-                    if any(work.open_for_s(now) >= interval for work in self._owned.values()):
-                        await self._commit_all()
+                    self._reap_commits()
+                    if fetch.done():
+                        batches, fetch = fetch.result(), None
+                        if generation == self._generation:
+                            self._take_in(batches)
+                    await self._process_backlogs()
+                    self._start_due_commits()
         finally:
             stopping.cancel()
+            if fetch is not None:
+                fetch.cancel()
 
-    async def _process(self, batches: Mapping[TopicPartition, Iterable[object]]) -> None:
-        handle = self.handler.handle
+    def _take_in(
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        """Queue fetched records on their partitions' backlogs."""
         restorer = self._running(self._restorer)
         for tp, messages in batches.items():
             work = self._owned.get(tp.partition)
-            if work is None:
+            if work is None or not messages:
                 continue
             if restorer.restoring(tp.partition):
                 # Fetched before the pause took hold: read again once the state is whole.
-                first = next(iter(messages), None)
-                if first is not None:
-                    self._running(self._consumer).seek(tp, first.offset)  # type: ignore[attr-defined]
+                self._running(self._consumer).seek(tp, messages[0].offset)
                 continue
-            store = work.store
+            work.backlog.extend(messages)
+
+    async def _process_backlogs(self) -> None:
+        """Process the backlog of every partition that has no commit in flight."""
+        handle = self.handler.handle
+        for work in self._owned.values():
+            if not work.backlog or work.committing is not None:
+                continue
+            messages, work.backlog = work.backlog, []
+            store, partition = work.store, work.partition
             await work.begin()
-            for message in messages:
+            for done, message in enumerate(messages, start=1):
+                if done % _YIELD_EVERY == 0:
+                    # Let the producers' requests (other partitions' commits) move on.
+                    await asyncio.sleep(0)
                 outputs = handle(
-                    partition=tp.partition,
-                    offset=message.offset,  # type: ignore[attr-defined]
-                    key=message.key,  # type: ignore[attr-defined]
-                    value=message.value,  # type: ignore[attr-defined]
+                    partition=partition,
+                    offset=message.offset,
+                    key=message.key,
+                    value=message.value,
                     store=store,
                 )
-                work.add(outputs, next_offset=message.offset + 1)  # type: ignore[attr-defined]
+                work.add(outputs, next_offset=message.offset + 1)
             await work.send_pending()
+
+    def _start_due_commits(self) -> None:
+        now, interval = time.monotonic(), self._settings.commit_interval_s
+        for work in self._owned.values():
+            if work.committing is None and work.open_for_s(now) >= interval:
+                work.committing = asyncio.create_task(
+                    work.commit(), name=f"commit raw partition {work.partition}"
+                )
+
+    def _reap_commits(self) -> None:
+        """Forget the commits that ended; raise the error of one that failed."""
+        for work in self._owned.values():
+            task = work.committing
+            if task is not None and task.done():
+                work.committing = None
+                task.result()
+
+    async def _settle_commits(self) -> None:
+        """Wait for every commit in flight; raise the first error."""
+        tasks = [work.committing for work in self._owned.values() if work.committing]
+        if tasks:
+            await asyncio.wait(tasks)
+            self._reap_commits()
 
     async def _restore_step(self) -> None:
         """One step of the restores under way; resume the partitions that are complete."""
@@ -223,7 +286,11 @@ class PrivilegeEngine:
         return TopicPartition(self.topics.raw, partition)
 
     async def _commit_all(self) -> None:
-        """Commit every open transaction, the partitions side by side."""
+        """Commit every open transaction, the partitions side by side; backlogs are dropped
+        (their records are read again from the committed offsets by whoever owns them)."""
+        await self._settle_commits()
+        for work in self._owned.values():
+            work.backlog.clear()
         open_ = [work for work in self._owned.values() if work.in_transaction]
         if open_:
             await asyncio.gather(*(work.commit() for work in open_))
@@ -267,6 +334,7 @@ class PrivilegeEngine:
             acks="all",
             linger_ms=int(settings.producer_linger_s * 1000),
             max_batch_size=_MAX_BATCH_BYTES,
+            retry_backoff_ms=_TRANSACTION_RETRY_MS,
             request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
         )
         # init_transactions: fences the previous owner and ends its open transaction, so

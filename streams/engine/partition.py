@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
 
@@ -69,6 +69,10 @@ class PartitionWork:
         #: (topic, partition) -> the batch being filled, and batches filled up, in order.
         self._filling: dict[tuple[str, int], BatchBuilder] = {}
         self._full: list[tuple[BatchBuilder, str, int]] = []
+        #: Records fetched and waiting to be processed (while a commit is in flight).
+        self.backlog: list[ConsumerRecord[bytes, bytes]] = []
+        #: The commit in flight, if any: no transaction begins before it ends.
+        self.committing: asyncio.Task[None] | None = None
         #: The offset after the last record taken in the open transaction.
         self._next_offset: int | None = None
         self._began_at: float | None = None
@@ -166,5 +170,12 @@ class PartitionWork:
 
     async def close(self) -> None:
         """Stop the producer; an open transaction is aborted (by Kafka, if not by us)."""
+        self.backlog.clear()
+        task, self.committing = self.committing, None
+        if task is not None:
+            await asyncio.wait((task,))
+            if task.exception() is not None:
+                logger.warning("raw partition %d: its last commit failed: %s",
+                               self.partition, task.exception())  # fmt: skip
         await self.abort()
         await self.producer.stop()

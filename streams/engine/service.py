@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 
 from clever_stream.exceptions import ConfigurationError
@@ -24,6 +25,8 @@ from streams.settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
 
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
+
 
 def backing_factory(settings: WorkerSettings) -> Callable[[int], TableBacking]:
     """How each partition's committed tables are kept, by ``settings.store``."""
@@ -33,6 +36,15 @@ def backing_factory(settings: WorkerSettings) -> Callable[[int], TableBacking]:
         folder = settings.data_dir / settings.app_id
         return lambda partition: RocksDBBacking.open(folder / f"raw-{partition}")
     return lambda partition: MemoryBacking()
+
+
+def advertised_url(settings: WorkerSettings) -> str:
+    """The URL other workers forward view requests to: a wildcard address (a container's
+    0.0.0.0) is no address to send to, so the host's name stands in for it."""
+    host = settings.web_host
+    if host in _WILDCARD_HOSTS:
+        host = socket.getfqdn()
+    return f"http://{host}:{settings.web_port}"
 
 
 @contextlib.asynccontextmanager
@@ -49,8 +61,7 @@ async def running_engine(
         replication_factor=replicas,
         timeout_s=60,
     )
-    url = f"http://{settings.web_host}:{settings.web_port}" if settings.web_enabled else ""
-    assignor = RoutingAssignor(url)
+    assignor = RoutingAssignor(advertised_url(settings) if settings.web_enabled else "")
     engine = PrivilegeEngine(
         settings,
         codec=default_codec(),
