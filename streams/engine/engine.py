@@ -57,6 +57,14 @@ _MAX_BATCH_BYTES: Final = 512 * 1024
 #: (add partitions, add offsets, commit offsets, end transaction), each step waiting for the
 #: loop; processing hundreds of records without a yield held every step back by as long.
 _YIELD_EVERY: Final = 32
+#: Records a transaction holds before its batches are handed to the producer ahead of the
+#: commit. Below it (a trickle of records) they go with the commit: a batch per destination
+#: and commit instead of one per record, which had cost more than the record itself.
+_SEND_FROM: Final = 256
+#: A fetch waits for this many bytes, or for _FETCH_MAX_WAIT_MS: records that trickle in
+#: come a few milliseconds' worth at a time, not one fetch (and loop turn) each.
+_FETCH_MIN_BYTES: Final = 64 * 1024
+_FETCH_MAX_WAIT_MS: Final = 10
 #: How soon a transactional request is retried. The coordinator answers "concurrent
 #: transactions" while it still writes the markers of the transaction just committed, so a
 #: new transaction's first requests are often retried; aiokafka's default 100 ms backoff
@@ -135,6 +143,8 @@ class PrivilegeEngine:
             heartbeat_interval_ms=max(100, int(settings.session_timeout_s * 1000 / 10)),
             request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
             max_poll_records=_MAX_RECORDS,
+            fetch_min_bytes=_FETCH_MIN_BYTES,
+            fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
             **consumer_options,
         )
         restore_consumer = AIOKafkaConsumer(
@@ -246,7 +256,8 @@ class PrivilegeEngine:
                     store=store,
                 )
                 work.add(outputs, next_offset=message.offset + 1)
-            await work.send_pending()
+            if work.records_in_transaction >= _SEND_FROM:
+                await work.send_pending()
 
     def _start_due_commits(self) -> None:
         now, interval = time.monotonic(), self._settings.commit_interval_s

@@ -1,11 +1,12 @@
-"""A store that keeps decoded values for a transaction and writes each key once, at commit.
+"""A store that keeps decoded values and writes each key once per transaction, at commit.
 
 Through ``TableStore`` alone, every record decodes what it reads and encodes what it
 writes: its district's progress (read and written by every record), the contact, its
-students and grants. Within one transaction most of that is the same keys again; this
-store keeps what was read or written as objects and encodes only the last value of each
-written key, when the engine commits (``flush``). An aborted transaction drops it all
-(``forget``), like the pending table writes below it.
+students and grants. Most of that is the same keys again and again; this store keeps what
+was read or written as objects and encodes only the last value of each written key, when
+the engine commits (``flush``). What it keeps stays valid after a commit, which made the
+tables hold exactly those values, so later transactions read it without decoding; an
+aborted transaction drops it all (``forget``), like the pending table writes below it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from streams.store import TableStore
 class WriteBackStore:
     """A ``StateStore`` over a ``TableStore``: reads cached, writes deferred to ``flush``."""
 
-    def __init__(self, store: TableStore) -> None:
+    def __init__(self, store: TableStore, *, keep: int = 50_000) -> None:
         self._store = store
+        #: How many values of a table are kept past a flush, at most.
+        self._keep = keep
         self._contacts: dict[tuple[str, str], ContactSnapshot | None] = {}
         self._students: dict[tuple[str, str], frozenset[str]] = {}
         self._grants: dict[tuple[str, str], ContactGrants | None] = {}
@@ -114,12 +117,18 @@ class WriteBackStore:
             progress = self._districts[district_id]
             if progress is not None:
                 store.put_district(progress)
-        self.forget()
+        self._clear_written()
+        for cache in (self._contacts, self._students, self._grants, self._districts):
+            if len(cache) > self._keep:
+                cache.clear()
 
     def forget(self) -> None:
-        """Drop every cached and deferred value (the transaction ended, or was aborted)."""
+        """Drop every cached and deferred value (the transaction was aborted)."""
         for cache in (self._contacts, self._students, self._grants, self._districts):
             cache.clear()
+        self._clear_written()
+
+    def _clear_written(self) -> None:
         for written in (
             self._written_contacts,
             self._written_students,
