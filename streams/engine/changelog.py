@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import for_code
 
-from clever_stream.exceptions import TopicSetupError
+from clever_stream.exceptions import CleverStreamError, TopicSetupError
 from clever_stream.kafka_errors import kafka_errors
 from streams.engine.state import TABLE_NAMES, PartitionState
 
@@ -198,7 +198,9 @@ class ChangelogRestorer:
             elif now - restoring.progressed_at > self._timeout_s:
                 raise RestoreError(
                     f"the changelog {self._topic}[{partition}] gave nothing for "
-                    f"{self._timeout_s:g} s at offset {position}, before its end {restoring.end}"
+                    f"{self._timeout_s:g} s at offset {position}, before its end {restoring.end}",
+                    hint="check the broker's log and health; the worker stopped rather than "
+                    "process the partition without its state: start it again",
                 )
             if position >= restoring.end:
                 del self._restoring[partition]
@@ -219,5 +221,5 @@ class ChangelogRestorer:
             consumer.seek(tp, self._restoring[partition].position)
 
 
-class RestoreError(Exception):
+class RestoreError(CleverStreamError):
     """A changelog partition could not be read to its end."""

@@ -15,6 +15,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 
 from clever_stream.exceptions import ConfigurationError
+from clever_stream.kafka_errors import kafka_errors
 from schemas.codec import default_codec
 from streams.engine.assignor import RoutingAssignor
 from streams.engine.changelog import ensure_changelog_topic
@@ -90,11 +91,17 @@ async def serve_engine(settings: WorkerSettings, *, raw_partitions: int, replica
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    bootstrap_servers = settings.kafka_bootstrap_servers or ""
     try:
-        async with running_engine(
-            settings, raw_partitions=raw_partitions, replicas=replicas, stop=stop
-        ) as (_, task):
-            await asyncio.wait((task,))
+        # A Kafka error the clients did not retry through (a broker gone for longer than the
+        # request timeout, a fenced producer) stops the worker with what to do; nothing
+        # uncommitted survives it, and a restart resumes from the committed state.
+        with kafka_errors("process the raw stream (the worker stopped; start it again)",
+                          bootstrap_servers):  # fmt: skip
+            async with running_engine(
+                settings, raw_partitions=raw_partitions, replicas=replicas, stop=stop
+            ) as (_, task):
+                await asyncio.wait((task,))
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
