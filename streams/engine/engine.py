@@ -233,7 +233,7 @@ class PrivilegeEngine:
                 # Fetched before the pause took hold: read again once the state is whole.
                 self._running(self._consumer).seek(tp, messages[0].offset)
                 continue
-            work.backlog.extend(messages)
+            work.take_in(messages)
 
     async def _process_backlogs(self) -> None:
         """Process the backlog of every partition that has no commit in flight."""
@@ -241,9 +241,9 @@ class PrivilegeEngine:
         for work in self._owned.values():
             if not work.backlog or work.committing is not None:
                 continue
-            messages, work.backlog = work.backlog, []
             store, partition = work.store, work.partition
             await work.begin()
+            messages = work.take_out()
             for done, message in enumerate(messages, start=1):
                 if done % _YIELD_EVERY == 0:
                     # Let the producers' requests (other partitions' commits) move on.
@@ -301,7 +301,7 @@ class PrivilegeEngine:
         (their records are read again from the committed offsets by whoever owns them)."""
         await self._settle_commits()
         for work in self._owned.values():
-            work.backlog.clear()
+            work.take_out()
         open_ = [work for work in self._owned.values() if work.in_transaction]
         if open_:
             await asyncio.gather(*(work.commit() for work in open_))

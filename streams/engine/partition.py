@@ -71,6 +71,8 @@ class PartitionWork:
         self._full: list[tuple[BatchBuilder, str, int]] = []
         #: Records fetched and waiting to be processed (while a commit is in flight).
         self.backlog: list[ConsumerRecord[bytes, bytes]] = []
+        #: When the oldest record of the backlog was fetched (None: the backlog is empty).
+        self.backlog_since: float | None = None
         #: The commit in flight, if any: no transaction begins before it ends.
         self.committing: asyncio.Task[None] | None = None
         #: The offset after the last record taken in the open transaction.
@@ -86,11 +88,27 @@ class PartitionWork:
         """How long the open transaction has been open (0 without one)."""
         return 0.0 if self._began_at is None else now - self._began_at
 
+    def take_in(self, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
+        """Queue fetched records until they can be processed."""
+        if not self.backlog:
+            self.backlog_since = time.monotonic()
+        self.backlog.extend(messages)
+
+    def take_out(self) -> list[ConsumerRecord[bytes, bytes]]:
+        """The backlog, emptied."""
+        messages, self.backlog, self.backlog_since = self.backlog, [], None
+        return messages
+
     async def begin(self) -> None:
-        """Open a transaction if none is open."""
+        """Open a transaction if none is open.
+
+        Its age counts from when its first records were fetched, not from now: records that
+        waited for the previous commit are not made to wait a whole interval more.
+        """
         if self._began_at is None:
             await self.producer.begin_transaction()
-            self._began_at = time.monotonic()
+            since = self.backlog_since
+            self._began_at = time.monotonic() if since is None else since
             self.records_in_transaction = 0
 
     def add(self, outputs: list[Output], *, next_offset: int) -> None:
@@ -170,7 +188,7 @@ class PartitionWork:
 
     async def close(self) -> None:
         """Stop the producer; an open transaction is aborted (by Kafka, if not by us)."""
-        self.backlog.clear()
+        self.take_out()
         task, self.committing = self.committing, None
         if task is not None:
             await asyncio.wait((task,))
