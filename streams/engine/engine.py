@@ -114,9 +114,6 @@ class PrivilegeEngine:
     def raw_topic(self) -> str:
         return self.topics.raw
 
-    def owned_partitions(self) -> frozenset[int]:
-        return frozenset(self._owned)
-
     def committed_store(self, partition: int) -> TableStore | None:
         """A read-only store over ``partition``'s committed tables, if this worker owns it."""
         work = self._owned.get(partition)
