@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -86,6 +86,29 @@ async def ensure_topics(
         TopicOutcome(name=name, spec=spec, created=name in created, partitions=existing[name])
         for name, spec in wanted.items()
     ]
+
+
+async def create_missing_topics(
+    admin: AIOKafkaAdminClient, topics: Sequence[NewTopic], *, timeout_ms: int, what: str
+) -> None:
+    """Create those of ``topics`` that do not exist; one another deploy just created is fine.
+
+    ``what`` names the topics in the errors and logs ("changelog topic", for instance).
+    """
+    existing = set(await admin.list_topics())
+    missing = [topic for topic in topics if topic.name not in existing]
+    if not missing:
+        return
+    response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+    for name, error_code, *rest in response.topic_errors:
+        if error_code == _NO_ERROR:
+            logger.info("created %s %s", what, name)
+        elif error_code != _TOPIC_ALREADY_EXISTS:
+            detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
+            raise TopicSetupError(
+                f"Kafka refused to create {what} {name}: {detail}",
+                hint="check the broker's log and the ACLs of this client",
+            )
 
 
 async def _await_partition_counts(

@@ -109,7 +109,7 @@ class PrivilegeHandler:
         await self._send_dead_letters(event, key, outputs.dead_letters)
         for warning in outputs.warnings:
             logger.warning("district %s: %s", district_id, warning)
-        self.counts[_outcome(outputs)] += 1
+        self.counts[outputs.outcome] += 1
 
     async def _send_dead_letters(
         self, event: EventT[bytes], key: bytes, letters: tuple[object, ...]
@@ -121,16 +121,6 @@ class PrivilegeHandler:
                 key=key,
                 value=self._codec.encode(letter),  # type: ignore[arg-type]
             )
-
-
-def _outcome(outputs: Outputs) -> str:
-    if outputs.replayed:
-        return "replayed"
-    if outputs.dead_letters:
-        return "dead-lettered"
-    if outputs.skipped:
-        return f"skipped:{outputs.skipped}"
-    return "applied"
 
 
 def register_privilege_agent(

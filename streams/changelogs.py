@@ -17,17 +17,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import for_code
 from faust.types import TableT
 from mode.utils.times import want_seconds
 
+from clever_stream.admin import create_missing_topics
 from clever_stream.exceptions import TopicSetupError
 from clever_stream.kafka_errors import kafka_errors
 
 logger = logging.getLogger(__name__)
 
 _NO_ERROR = 0
-_TOPIC_ALREADY_EXISTS = 36
 _METADATA_POLL_S = 0.1
 
 
@@ -67,18 +66,9 @@ async def ensure_changelog_topics(
     with kafka_errors("create the tables' changelog topics", bootstrap_servers):
         await admin.start()
         try:
-            missing = [topic for topic in wanted if topic.name not in await admin.list_topics()]
-            if missing:
-                response = await admin.create_topics(missing, timeout_ms=int(timeout_s * 1000))
-                for name, error_code, *rest in response.topic_errors:
-                    if error_code == _NO_ERROR:
-                        logger.info("created changelog topic %s", name)
-                    elif error_code != _TOPIC_ALREADY_EXISTS:
-                        detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
-                        raise TopicSetupError(
-                            f"Kafka refused to create changelog topic {name}: {detail}",
-                            hint="check the broker's log and the ACLs of the worker",
-                        )
+            await create_missing_topics(
+                admin, wanted, timeout_ms=int(timeout_s * 1000), what="changelog topic"
+            )
             partitions = {topic.name: topic.num_partitions for topic in wanted}
             await _await_metadata(admin, partitions, timeout_s=timeout_s)
         finally:

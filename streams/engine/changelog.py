@@ -17,8 +17,8 @@ from typing import Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import for_code
 
+from clever_stream.admin import create_missing_topics
 from clever_stream.exceptions import CleverStreamError, TopicSetupError
 from clever_stream.kafka_errors import kafka_errors
 from streams.engine.state import TABLE_NAMES, PartitionState
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 _SEPARATOR: Final = b":"
 _NO_ERROR: Final = 0
-_TOPIC_ALREADY_EXISTS: Final = 36
 _METADATA_POLL_S: Final = 0.1
 #: Changelog records read at a time while restoring (each step applies them at once).
 _RESTORE_BATCH: Final = 5_000
@@ -68,27 +67,15 @@ async def ensure_changelog_topic(
     with kafka_errors("create the tables' changelog topic", bootstrap_servers):
         await admin.start()
         try:
-            if name not in await admin.list_topics():
-                response = await admin.create_topics(
-                    [
-                        NewTopic(
-                            name=name,
-                            num_partitions=partitions,
-                            replication_factor=replication_factor,
-                            topic_configs={"cleanup.policy": "compact"},
-                        )
-                    ],
-                    timeout_ms=int(timeout_s * 1000),
-                )
-                for _, error_code, *rest in response.topic_errors:
-                    if error_code == _NO_ERROR:
-                        logger.info("created changelog topic %s", name)
-                    elif error_code != _TOPIC_ALREADY_EXISTS:
-                        detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
-                        raise TopicSetupError(
-                            f"Kafka refused to create changelog topic {name}: {detail}",
-                            hint="check the broker's log and the ACLs of the worker",
-                        )
+            topic = NewTopic(
+                name=name,
+                num_partitions=partitions,
+                replication_factor=replication_factor,
+                topic_configs={"cleanup.policy": "compact"},
+            )
+            await create_missing_topics(
+                admin, [topic], timeout_ms=int(timeout_s * 1000), what="changelog topic"
+            )
             found = await _partition_count(admin, name, timeout_s=timeout_s)
         finally:
             await admin.close()

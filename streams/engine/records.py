@@ -85,7 +85,7 @@ class RecordHandler:
             source_topic=self._topics.raw,
             codec=self._codec,
         )
-        self.counts[_outcome(outputs)] += 1
+        self.counts[outputs.outcome] += 1
         return self._encoded(outputs, key or b"")
 
     def _encoded(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
@@ -111,13 +111,3 @@ class RecordHandler:
         for warning in outputs.warnings:
             logger.warning("%s", warning)
         return found
-
-
-def _outcome(outputs: Outputs) -> str:
-    if outputs.replayed:
-        return "replayed"
-    if outputs.dead_letters:
-        return "dead-lettered"
-    if outputs.skipped:
-        return f"skipped:{outputs.skipped}"
-    return "applied"

@@ -51,6 +51,18 @@ class Outputs:
     replayed: bool = False
     warnings: tuple[str, ...] = ()
 
+    @property
+    def outcome(self) -> str:
+        """What became of the record, for counting: applied, replayed, dead-lettered or
+        skipped:<record type>."""
+        if self.replayed:
+            return "replayed"
+        if self.dead_letters:
+            return "dead-lettered"
+        if self.skipped:
+            return f"skipped:{self.skipped}"
+        return "applied"
+
 
 def process(
     record: RawCleverRecord,
