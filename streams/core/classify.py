@@ -161,7 +161,7 @@ def _user_id(user: Mapping[str, Any]) -> str:
 
 
 def _object(obj: object, family: str) -> Mapping[str, Any]:
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise MalformedRecordError(
             f"a {family} event's object must be an object, not {type(obj).__name__}"
         )

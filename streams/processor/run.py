@@ -78,7 +78,8 @@ class RecordRun:
         event = _object(_load(record), "an event")
         event_type = record.event_type if record.event_type is not None else event.get("type")
         data = event.get("data")
-        obj = data.get("object") if isinstance(data, Mapping) else None
+        # ``type() is dict`` first: JSON gives dicts, and the ABC check is slower.
+        obj = data.get("object") if type(data) is dict or isinstance(data, Mapping) else None
         actions = classify(event_type, obj)
         event_id = record.event_id or _text(event.get("id"))
         cause = Cause(
@@ -165,7 +166,7 @@ def _load(record: RawCleverRecord) -> Any:
 
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise MalformedRecordError(f"{what} must be a JSON object, not {type(value).__name__}")
     return value
 
