@@ -10,11 +10,11 @@ every pair without scanning.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
-from schemas.keys import pair_key
+from schemas.keys import PAIR_SEPARATOR, pair_key
 from schemas.records import Cause, ContactSnapshot, PrivilegeChange, PrivilegeState
 from schemas.values import ChangeKind
 from streams.core import (
@@ -76,10 +76,13 @@ def upsert_contact(
     if stored is None:
         # Back under its own ID, a deleted contact was not reissued under another.
         progress = progress.forget_deleted(contact.contact_id)
-        window = [(cid, contact_from_snapshot(snap)) for cid, snap in progress.recently_deleted]
-        reissue = reissued_from(contact, window)
-        if reissue is not None:
-            progress = progress.forget_deleted(reissue)
+        # Only a contact without an SIS ID, with students, can be a reissue (see
+        # reissued_from): for any other, the window is not read back at all.
+        if contact.sis_id is None and contact.relationships and progress.recently_deleted:
+            window = [(cid, contact_from_snapshot(snap)) for cid, snap in progress.recently_deleted]
+            reissue = reissued_from(contact, window)
+            if reissue is not None:
+                progress = progress.forget_deleted(reissue)
     last_sync_id = context.sync_id or (stored.last_sync_id if stored is not None else None)
     snapshot = contact.to_snapshot(
         district_id=district_id,
@@ -178,7 +181,11 @@ def _emit(
     if not pair_changes:
         return
     district_id = context.district_id
-    ordered = sorted(pair_changes, key=lambda change: (_KIND_ORDER[change.kind], change.student_id))
+    ordered = (
+        pair_changes
+        if len(pair_changes) == 1
+        else sorted(pair_changes, key=lambda change: (_KIND_ORDER[change.kind], change.student_id))
+    )
     records = to_privilege_changes(
         ordered,
         district_id=district_id,
@@ -190,12 +197,13 @@ def _emit(
     )
     held = store.get_grants(district_id, contact_id)
     grants = {grant.student_id: grant for grant in (held.grants if held is not None else ())}
+    key_of = _pair_keys(district_id, contact_id)
     for record in records:
         student_id = record.student_id
-        key = pair_key(district_id, contact_id, student_id)
-        contacts = store.contacts_of_student(district_id, student_id)
+        key = key_of(student_id)
         if record.after is None:
             grants.pop(student_id, None)
+            contacts = store.contacts_of_student(district_id, student_id)
             store.set_contacts_of_student(district_id, student_id, contacts - {contact_id})
             out.states.append((key, None))
         else:
@@ -205,6 +213,7 @@ def _emit(
                     granted_at=context.now,
                     reissued_from_contact_id=record.reissued_from_contact_id,
                 )
+                contacts = store.contacts_of_student(district_id, student_id)
                 store.set_contacts_of_student(district_id, student_id, contacts | {contact_id})
             grant = grants[student_id]
             out.states.append(
@@ -230,3 +239,21 @@ def _emit(
             grants=tuple(grants[student_id] for student_id in sorted(grants)),
         )
     )
+
+
+def _pair_keys(district_id: str, contact_id: str) -> Callable[[str], bytes]:
+    """``pair_key`` of one contact's students: the checked prefix encoded once.
+
+    A district or contact ID that a key cannot hold goes to ``pair_key`` itself, so the
+    error (and the dead letter that quotes it) is the same.
+    """
+    if not district_id or not contact_id or PAIR_SEPARATOR in district_id + contact_id:
+        return lambda student_id: pair_key(district_id, contact_id, student_id)
+    prefix = f"{district_id}{PAIR_SEPARATOR}{contact_id}{PAIR_SEPARATOR}"
+
+    def key_of(student_id: str) -> bytes:
+        if not student_id or PAIR_SEPARATOR in student_id:
+            return pair_key(district_id, contact_id, student_id)
+        return (prefix + student_id).encode("utf-8")
+
+    return key_of
