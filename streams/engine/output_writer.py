@@ -91,6 +91,11 @@ class OutputWriter:
         self._privileges: dict[Privilege, bytes] = {}
         self._causes: dict[Cause, bytes] = {}
         self._times: dict[datetime, bytes] = {}
+        #: The last cause and time written, by identity: every change of a raw record holds
+        #: the same cause object, and every output of it the same ``now``, so most lookups
+        #: need not hash them at all.
+        self._last_cause: tuple[Cause | None, bytes] = (None, b"")
+        self._last_time: tuple[datetime | None, bytes] = (None, b"")
         self._change_header: bytes | None = None
         self._state_header: bytes | None = None
         self._change_header = self._header(_probe_changes(), self._change_body)
@@ -197,6 +202,14 @@ class OutputWriter:
         return found
 
     def _cause(self, cause: Cause) -> bytes:
+        last, written = self._last_cause
+        if cause is last:
+            return written
+        found = self._cause_of(cause)
+        self._last_cause = (cause, found)
+        return found
+
+    def _cause_of(self, cause: Cause) -> bytes:
         if type(cause) is not Cause:
             raise TypeError("not a Cause")
         kind = _symbol(_CAUSE_KINDS, CauseKind, cause.kind)
@@ -215,6 +228,14 @@ class OutputWriter:
         return found
 
     def _time(self, moment: datetime) -> bytes:
+        last, written = self._last_time
+        if moment is last:
+            return written
+        found = self._time_of(moment)
+        self._last_time = (moment, found)
+        return found
+
+    def _time_of(self, moment: datetime) -> bytes:
         # Aware times only: equal aware times are one instant, so one long; a naive one
         # is read in the local zone, and may not equal an aware one that hashes alike.
         if type(moment) is not datetime or moment.tzinfo is None:
