@@ -57,10 +57,6 @@ _MAX_BATCH_BYTES: Final = 512 * 1024
 #: (add partitions, add offsets, commit offsets, end transaction), each step waiting for the
 #: loop; processing hundreds of records without a yield held every step back by as long.
 _YIELD_EVERY: Final = 32
-#: Records a transaction holds before its batches are handed to the producer ahead of the
-#: commit. Below it (a trickle of records) they go with the commit: a batch per destination
-#: and commit instead of one per record, which had cost more than the record itself.
-_SEND_FROM: Final = 256
 #: A fetch waits for this many bytes, or for _FETCH_MAX_WAIT_MS: records that trickle in
 #: come a few milliseconds' worth at a time, not one fetch (and loop turn) each.
 _FETCH_MIN_BYTES: Final = 64 * 1024
@@ -253,8 +249,7 @@ class PrivilegeEngine:
                     store=store,
                 )
                 work.add(outputs, next_offset=message.offset + 1)
-            if work.records_in_transaction >= _SEND_FROM:
-                await work.send_pending()
+            work.send_soon()
 
     def _start_due_commits(self) -> None:
         now, interval = time.monotonic(), self._settings.commit_interval_s
@@ -340,7 +335,6 @@ class PrivilegeEngine:
             transactional_id=transactional_id(self._group_id, partition),
             enable_idempotence=True,
             acks="all",
-            linger_ms=int(settings.producer_linger_s * 1000),
             max_batch_size=_MAX_BATCH_BYTES,
             retry_backoff_ms=_TRANSACTION_RETRY_MS,
             request_timeout_ms=int(settings.broker_request_timeout_s * 1000),

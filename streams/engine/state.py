@@ -93,10 +93,14 @@ class TableView(MutableMapping[bytes, bytes]):
         backing: TableBacking,
         name: str,
         pending: dict[tuple[str, bytes], bytes | None] | None,
+        unsent: dict[tuple[str, bytes], bytes | None] | None = None,
     ) -> None:
         self._backing = backing
         self._name = name
         self._pending = pending
+        #: The writes not yet handed to the changelog: a second record of each, see
+        #: ``PartitionState.take_unsent``.
+        self._unsent = unsent
 
     def get(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
         pending = self._pending
@@ -114,17 +118,17 @@ class TableView(MutableMapping[bytes, bytes]):
         return value
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
-        self._writable()[(self._name, key)] = value
+        self._write(key, value)
 
     def __delitem__(self, key: bytes) -> None:
         if self.get(key) is None:
             raise KeyError(key)
-        self._writable()[(self._name, key)] = None
+        self._write(key, None)
 
     def pop(self, key: bytes, default: bytes | None = None) -> bytes | None:  # type: ignore[override]
         value = self.get(key)
         if value is not None:
-            self._writable()[(self._name, key)] = None
+            self._write(key, None)
         return default if value is None else value
 
     def __iter__(self) -> Iterator[bytes]:
@@ -146,10 +150,12 @@ class TableView(MutableMapping[bytes, bytes]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def _writable(self) -> dict[tuple[str, bytes], bytes | None]:
+    def _write(self, key: bytes, value: bytes | None) -> None:
         if self._pending is None:
             raise TypeError(f"the committed {self._name} table is read-only")
-        return self._pending
+        self._pending[(self._name, key)] = value
+        if self._unsent is not None:
+            self._unsent[(self._name, key)] = value
 
 
 _ABSENT: Final = object()
@@ -159,13 +165,16 @@ class Tables:
     """The five tables of one partition, as ``streams.store.TableStore`` reads and writes them."""
 
     def __init__(
-        self, backing: TableBacking, pending: dict[tuple[str, bytes], bytes | None] | None
+        self,
+        backing: TableBacking,
+        pending: dict[tuple[str, bytes], bytes | None] | None,
+        unsent: dict[tuple[str, bytes], bytes | None] | None = None,
     ) -> None:
-        self.contacts = TableView(backing, CONTACTS, pending)
-        self.students = TableView(backing, STUDENTS, pending)
-        self.grants = TableView(backing, GRANTS, pending)
-        self.districts = TableView(backing, DISTRICTS, pending)
-        self.deleted = TableView(backing, DELETED, pending)
+        self.contacts = TableView(backing, CONTACTS, pending, unsent)
+        self.students = TableView(backing, STUDENTS, pending, unsent)
+        self.grants = TableView(backing, GRANTS, pending, unsent)
+        self.districts = TableView(backing, DISTRICTS, pending, unsent)
+        self.deleted = TableView(backing, DELETED, pending, unsent)
 
 
 class PartitionState:
@@ -175,8 +184,9 @@ class PartitionState:
         self.partition = partition
         self.backing = backing
         self._pending: dict[tuple[str, bytes], bytes | None] = {}
+        self._unsent: dict[tuple[str, bytes], bytes | None] = {}
         #: Read and written by the processor during a transaction.
-        self.tables = Tables(backing, self._pending)
+        self.tables = Tables(backing, self._pending, self._unsent)
         #: The committed state alone, for the query views.
         self.committed = Tables(backing, None)
 
@@ -184,15 +194,29 @@ class PartitionState:
         """The open transaction's writes: one per key, the last."""
         return self._pending
 
+    def take_unsent(self) -> Writes:
+        """The writes made since the last call (one per key, the last), for the changelog.
+
+        The engine hands a transaction's changelog records to the producer as its records
+        are processed, not all at commit, so the commit waits on less; a key written again
+        later in the transaction is sent again, and the changelog's order keeps the last.
+        """
+        unsent = dict(self._unsent)
+        self._unsent.clear()
+        return unsent
+
     def committed_at(self, changelog_offset: int) -> None:
         """The transaction committed: its writes become the committed state."""
         self.backing.apply(self._pending, changelog_offset=changelog_offset)
         self._pending.clear()
+        self._unsent.clear()
 
     def discard_pending(self) -> None:
         """The transaction was aborted (or never will commit): forget its writes."""
         self._pending.clear()
+        self._unsent.clear()
 
     def close(self) -> None:
         self._pending.clear()
+        self._unsent.clear()
         self.backing.close()

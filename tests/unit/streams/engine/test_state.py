@@ -199,6 +199,40 @@ class TestPartitionState:
 
         assert dict(state.pending_writes()) == {(CONTACTS, b"a"): b"2", ("grants", b"g"): None}
 
+    def test_take_unsent_gives_the_writes_since_the_last_take(self) -> None:
+        state = seeded_state(a=b"1")
+        state.tables.contacts[b"a"] = b"2"
+        state.tables.contacts[b"a"] = b"3"
+        state.tables.grants[b"g"] = b"4"
+
+        assert state.take_unsent() == {(CONTACTS, b"a"): b"3", ("grants", b"g"): b"4"}
+        assert state.take_unsent() == {}
+
+        # Written again after a take: sent again; the transaction's writes are all pending.
+        state.tables.contacts[b"a"] = b"5"
+        del state.tables.grants[b"g"]
+        assert state.take_unsent() == {(CONTACTS, b"a"): b"5", ("grants", b"g"): None}
+        assert dict(state.pending_writes()) == {(CONTACTS, b"a"): b"5", ("grants", b"g"): None}
+
+    @pytest.mark.parametrize("end", ["commit", "abort"])
+    def test_a_transaction_s_end_leaves_nothing_unsent(self, end: str) -> None:
+        state = seeded_state()
+        state.tables.contacts[b"a"] = b"1"
+
+        if end == "commit":
+            state.committed_at(2)
+        else:
+            state.discard_pending()
+
+        assert state.take_unsent() == {}
+
+    def test_the_committed_view_cannot_write(self) -> None:
+        state = seeded_state(a=b"1")
+
+        with pytest.raises(TypeError, match="read-only"):
+            state.committed.contacts[b"a"] = b"2"
+        assert state.take_unsent() == {}
+
 
 @pytest.fixture(params=["memory", "rocksdb"])
 def make_backing(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackingFactory]:
