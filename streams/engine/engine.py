@@ -9,7 +9,8 @@ The loop, in one task:
 
 1. ``getmany`` from the raw topic (``read_committed``, in the worker group);
 2. for each record of an owned partition: open the partition's transaction if needed, apply
-   the record to the partition's state (``streams.processor``), send its outputs;
+   the record to the partition's state (``streams.processor``), batch its outputs; then send
+   what may go before the commit in the background (``PartitionWork.send_soon``);
 3. every ``commit_interval_s``: commit every open transaction, partitions side by side.
 
 A rebalance runs the listener under the same lock as steps 2-3, so it never sees half a
