@@ -24,6 +24,7 @@ rebalance are dropped; the consumer reads them again from the committed offsets.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -284,7 +285,20 @@ class PrivilegeEngine:
                 logger.info("raw partition %d ready: %d changelog records restored",
                             state.partition, applied)  # fmt: skip
             if done and not self._running(self._restorer).busy:
-                self.ready.set()
+                self._now_ready()
+
+    def _now_ready(self) -> None:
+        """Every owned partition is restored: process, and let the collector skip the rest.
+
+        ``gc.freeze`` moves every object alive now (modules, the restored tables) out of the
+        collector's reach. Without it a full collection walked them all every few seconds,
+        a pause of over 100 ms that held up every record in flight (the p99 of the latency
+        benchmark); frozen objects are still freed by reference counting. The garbage is
+        collected first, once, so that none of it is frozen.
+        """
+        gc.collect()
+        gc.freeze()
+        self.ready.set()
 
     def _raw(self, partition: int) -> TopicPartition:
         return TopicPartition(self.topics.raw, partition)
@@ -314,7 +328,7 @@ class PrivilegeEngine:
                 if partition not in self._owned:
                     self._owned[partition] = await self._take(partition)
             if not self._running(self._restorer).busy:
-                self.ready.set()
+                self._now_ready()
 
     async def _release(self, partitions: Iterable[int]) -> None:
         for partition in list(partitions):
