@@ -15,8 +15,10 @@ import pytest
 
 from bench.pipeline_workload import throughput_events
 from schemas.codec import default_codec
+from schemas.records import ContactSnapshot
 from streams.engine.state import MemoryBacking, PartitionState
 from streams.engine.write_back import WriteBackStore
+from streams.processor.encoding import decode_grants, encode_grants
 from streams.processor.process import Outputs, Position, process_bytes
 from streams.processor.store import StateStore
 from streams.store import TableStore
@@ -77,6 +79,19 @@ def test_the_outputs_and_tables_equal_those_of_the_table_store(flush_every: int 
     # Deferred: a key created and deleted between two flushes is never written at all.
     assert len(deferred_state.pending_writes()) <= len(direct_state.pending_writes())
     assert contents(deferred_state) == contents(direct_state)
+
+
+def test_the_tables_hold_the_codecs_bytes() -> None:
+    # The hand writers' bytes: what the codec and encode_grants write of what a restore reads.
+    state = PartitionState(0, MemoryBacking())
+    run(WriteBackStore(TableStore(state.tables, codec=CODEC)), state, 7)
+    tables = contents(state)
+    assert tables["contacts"], "the workload wrote contacts"
+    for value in tables["contacts"].values():
+        assert CODEC.encode(CODEC.decode(value, ContactSnapshot)) == value
+    assert tables["grants"], "the workload wrote grants"
+    for value in tables["grants"].values():
+        assert encode_grants(decode_grants(value)) == value
 
 
 def contents(state: PartitionState) -> dict[str, dict[bytes, bytes]]:
