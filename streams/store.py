@@ -22,12 +22,8 @@ from typing import Protocol
 from schemas.codec import Codec
 from schemas.records import ContactSnapshot
 from streams.engine.contact_writer import ContactWriter
-from streams.processor.encoding import (
-    decode_grants,
-    decode_progress,
-    encode_grants,
-    encode_progress,
-)
+from streams.engine.grants_writer import GrantsWriter
+from streams.processor.encoding import decode_grants, decode_progress, encode_progress
 from streams.processor.store import ContactGrants, DistrictProgress
 
 SEPARATOR = "/"
@@ -64,9 +60,10 @@ class TableStore:
         self._codec = codec
         # district -> (the stored bytes, what they decode to): reused while the bytes are.
         self._deleted: dict[str, tuple[bytes, DistrictProgress]] = {}
-        #: The codec's bytes of a contact, written faster; made on the first write (a store
-        #: of the views only reads).
+        #: The codec's and ``encode_grants``'s bytes, written faster; made on the first
+        #: write (a store of the views only reads).
         self._contact_writer: ContactWriter | None = None
+        self._grants_writer: GrantsWriter | None = None
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
         data = self._tables.contacts.get(_key(district_id, contact_id))
@@ -108,7 +105,10 @@ class TableStore:
     def put_grants(self, grants: ContactGrants) -> None:
         key = _key(grants.district_id, grants.contact_id)
         if grants.grants:
-            self._tables.grants[key] = encode_grants(grants)
+            writer = self._grants_writer
+            if writer is None:
+                writer = self._grants_writer = GrantsWriter()
+            self._tables.grants[key] = writer.grants(grants)
         else:
             self._tables.grants.pop(key, None)
 
