@@ -62,9 +62,9 @@ class WorkerSettings(KafkaSettings):
     producer_linger_s: float = Field(
         default=0.005,
         ge=0,
-        description="How long the producers wait to batch records into one request, in "
-        "seconds: a raw record gives several outputs and table writes, each its own request "
-        "without it.",
+        description="How long the faust engine's producers wait to batch records into one "
+        "request, in seconds: a raw record gives several outputs and table writes, each its "
+        "own request without it. The native engine builds its batches itself.",
     )
     commit_interval_s: float = Field(
         default=0.1,
