@@ -147,14 +147,17 @@ async def baseline(
     group_id: str,
     commit_interval_s: float,
     folder: Path,
+    writer: str = "codec",
 ) -> AsyncIterator[Child]:
-    """The bare consume-transform-produce loop of ``bench.pipeline_raw``."""
+    """The bare consume-transform-produce loop of ``bench.pipeline_raw``, its output written
+    by ``writer`` (``codec`` or ``engine``)."""
     args = (
         f"--bootstrap-servers={bootstrap_servers}",
         f"--topic={topic}",
         f"--output-topic={output_topic}",
         f"--group-id={group_id}",
         f"--commit-interval={commit_interval_s}",
+        f"--writer={writer}",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
     log = folder / f"{group_id}.log"

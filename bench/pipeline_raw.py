@@ -7,6 +7,10 @@ also commits the consumed offsets (``send_offsets_to_transaction``) once per com
 interval, as the worker commits. One transactional producer for every partition: the
 cheapest exactly-once design (the worker has one per source partition).
 
+With ``--writer engine`` the change is written by the worker's own ``OutputWriter``
+(``streams/engine/output_writer.py``, the codec's bytes at a third of the cost) instead of
+the codec: the stricter baseline, a loop that writes its output as cheaply as the worker.
+
 Run as ``python -m bench.pipeline_raw`` in a process of its own, like the worker, and
 measured the same way (from its group's committed offsets); SIGTERM stops it.
 """
@@ -18,6 +22,7 @@ import contextlib
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -27,6 +32,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from schemas.codec import Codec, default_codec
 from schemas.records import Cause, Privilege, PrivilegeChange, RawCleverRecord
 from schemas.values import CauseKind, ChangeKind, ContactType, Relationship
+from streams.engine.output_writer import OutputWriter
+
+#: How the output is written: the codec (the plain way), or the worker's own writer.
+WRITERS: tuple[str, ...] = ("codec", "engine")
 
 #: The output every raw record gives: a grant to itself, the same size as a real one.
 _PRIVILEGE = Privilege(
@@ -66,9 +75,13 @@ async def consume_transform_produce(
     commit_interval_s: float,
     stop: asyncio.Event,
     codec: Codec | None = None,
+    writer: str = "codec",
 ) -> int:
     """Run the loop until ``stop`` is set; the records processed (committed or not)."""
     codec = codec or default_codec()
+    if writer not in WRITERS:
+        raise ValueError(f"no writer {writer!r}: one of {', '.join(WRITERS)}")
+    encode = codec.encode if writer == "codec" else OutputWriter(codec).change
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
@@ -96,7 +109,7 @@ async def consume_transform_produce(
                 batches = await consumer.getmany(timeout_ms=min(wait_ms, 100))
                 for partition, messages in batches.items():
                     for message in messages:
-                        await _transform(message, producer, output_topic, codec)
+                        await _transform(message, producer, output_topic, codec, encode)
                     offsets[partition] = messages[-1].offset + 1
                     processed += len(messages)
                 if time.monotonic() >= deadline:
@@ -120,14 +133,20 @@ async def _transform(
     producer: AIOKafkaProducer,
     output_topic: str,
     codec: Codec,
+    encode: Callable[[PrivilegeChange], bytes],
 ) -> None:
     record = codec.decode(message.value or b"", RawCleverRecord)
     change = output_record(record, offset=message.offset, now=datetime.now(UTC))
-    await producer.send(output_topic, key=message.key, value=codec.encode(change))
+    await producer.send(output_topic, key=message.key, value=encode(change))
 
 
 async def _run(
-    bootstrap_servers: str, topic: str, output_topic: str, group_id: str, commit_interval_s: float
+    bootstrap_servers: str,
+    topic: str,
+    output_topic: str,
+    group_id: str,
+    commit_interval_s: float,
+    writer: str,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -140,6 +159,7 @@ async def _run(
         group_id=group_id,
         commit_interval_s=commit_interval_s,
         stop=stop,
+        writer=writer,
     )
 
 
@@ -149,9 +169,14 @@ def main(
     output_topic: Annotated[str, typer.Option(help="Where the output records go.")],
     group_id: Annotated[str, typer.Option(help="Consumer group whose offsets are committed.")],
     commit_interval: Annotated[float, typer.Option(min=0.001, help="Seconds per transaction.")],
+    writer: Annotated[
+        str, typer.Option(help="How the output is written: codec, or engine (the worker's).")
+    ] = "codec",
 ) -> None:
     """Consume, transform and produce, exactly once, until SIGTERM."""
-    asyncio.run(_run(bootstrap_servers, topic, output_topic, group_id, commit_interval))
+    if writer not in WRITERS:
+        raise typer.BadParameter(f"one of {', '.join(WRITERS)}", param_hint="--writer")
+    asyncio.run(_run(bootstrap_servers, topic, output_topic, group_id, commit_interval, writer))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Events/s through the worker next to a bare exactly-once loop, over the same raw records.
 
-Two consumer groups read the same topic in turn, each in a process of its own: (a) the bare
-aiokafka loop of ``bench.pipeline_raw`` and (b) ``python -m streams worker``. Both commit
+Three consumer groups read the same topic in turn, each in a process of its own: (a) the bare
+aiokafka loop of ``bench.pipeline_raw``, (a') the same loop writing its output with the
+worker's own writer, and (b) ``python -m streams worker``. Both commit
 every ``commit_interval_s`` and both are timed alike, from their group's committed offsets:
 between the first commit and the last commit before the end of the topic, two moments at
 which each was busy throughout (so start-up, assignment and table recovery are left out,
@@ -54,17 +55,33 @@ class GroupRun:
 
 @dataclass(frozen=True, kw_only=True)
 class ThroughputFigures:
-    """The bare loop's and the worker's runs over the same records, repeat by repeat."""
+    """The bare loops' and the worker's runs over the same records, repeat by repeat."""
 
     events: int
     record_bytes: float
     baseline: tuple[GroupRun, ...]
+    #: The bare loop with the worker's own output writer: the stricter baseline.
+    writer_baseline: tuple[GroupRun, ...]
     pipeline: tuple[GroupRun, ...]
 
     @property
     def ratios(self) -> tuple[float, ...]:
-        """The worker's rate over the bare loop's, per repeat (the two ran back to back)."""
-        return tuple(p.rate / b.rate for p, b in zip(self.pipeline, self.baseline, strict=True))
+        """The worker's rate over the bare loop's, per repeat (they ran back to back)."""
+        return _ratios(self.pipeline, self.baseline)
+
+    @property
+    def writer_ratios(self) -> tuple[float, ...]:
+        """The worker's rate over the stricter bare loop's, per repeat."""
+        return _ratios(self.pipeline, self.writer_baseline)
+
+    @property
+    def writer_gains(self) -> tuple[float, ...]:
+        """The stricter bare loop's rate over the plain one's, per repeat."""
+        return _ratios(self.writer_baseline, self.baseline)
+
+
+def _ratios(runs: tuple[GroupRun, ...], to: tuple[GroupRun, ...]) -> tuple[float, ...]:
+    return tuple(run.rate / other.rate for run, other in zip(runs, to, strict=True))
 
 
 async def measure_throughput(
@@ -91,12 +108,14 @@ async def measure_throughput(
             f"{records.total:,} raw records on the topic, {len(events):,} sent",
             hint="a bug in the benchmark, or a broker losing committed records",
         )
-    runs: dict[str, list[GroupRun]] = {"baseline": [], "pipeline": []}
+    runs: dict[str, list[GroupRun]] = {"baseline": [], "writer_baseline": [], "pipeline": []}
+    order = tuple(runs)
     for n in range(config.repeat):
-        for which in ("baseline", "pipeline") if n % 2 == 0 else ("pipeline", "baseline"):
+        for which in order if n % 2 == 0 else reversed(order):
             what = f"repeat {n + 1}/{config.repeat}: {which}"
-            if which == "baseline":
-                group, most_s = f"{tag}-raw{n}", None
+            if which != "pipeline":
+                writer = "codec" if which == "baseline" else "engine"
+                group, most_s = f"{tag}-raw-{writer}{n}", None
                 process = baseline(
                     bootstrap_servers,
                     topic=raw_topic,
@@ -104,6 +123,7 @@ async def measure_throughput(
                     group_id=group,
                     commit_interval_s=config.commit_interval_s,
                     folder=folder,
+                    writer=writer,
                 )
             else:
                 group, most_s = f"{tag}-w{n}", config.pipeline_seconds
@@ -130,6 +150,7 @@ async def measure_throughput(
         events=len(events),
         record_bytes=size,
         baseline=tuple(runs["baseline"]),
+        writer_baseline=tuple(runs["writer_baseline"]),
         pipeline=tuple(runs["pipeline"]),
     )
 

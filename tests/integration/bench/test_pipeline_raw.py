@@ -19,8 +19,12 @@ from tests.waiting import eventually
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("writer", ["codec", "engine"])
 async def test_each_raw_record_gives_one_output_committed_with_its_offset(
-    bootstrap_servers: str, topic_factory: TopicFactory, unique_name: Callable[[str], str]
+    bootstrap_servers: str,
+    topic_factory: TopicFactory,
+    unique_name: Callable[[str], str],
+    writer: str,
 ) -> None:
     raw, output = await topic_factory(partitions=2), await topic_factory(partitions=2)
     events = throughput_events(60, districts=4)
@@ -35,6 +39,7 @@ async def test_each_raw_record_gives_one_output_committed_with_its_offset(
             group_id=group,
             commit_interval_s=0.1,
             stop=stop,
+            writer=writer,
         )
     )
     try:
@@ -59,3 +64,16 @@ async def test_each_raw_record_gives_one_output_committed_with_its_offset(
     assert sorted(change.cause.clever_event_id or "" for change in changes) == sorted(
         event.event_id for event in events
     )
+
+
+async def test_an_unknown_writer_is_refused_before_anything_runs(bootstrap_servers: str) -> None:
+    with pytest.raises(ValueError, match="no writer 'fast'"):
+        await consume_transform_produce(
+            bootstrap_servers,
+            topic="unused",
+            output_topic="unused",
+            group_id="unused",
+            commit_interval_s=0.1,
+            stop=asyncio.Event(),
+            writer="fast",
+        )
