@@ -147,6 +147,17 @@ class KeptParts:
         return found
 
 
+def written(codec: Codec, header: bytes | None, body: Callable[[M], bytes], record: M) -> bytes:
+    """The codec's bytes of ``record``: ``header`` and ``body``'s, when the probes matched
+    (``header`` is not None) and ``body`` takes the record; else the codec writes, or raises."""
+    if header is not None:
+        try:
+            return header + body(record)
+        except Exception:  # noqa: S110 - anything unexpected: the codec writes, or raises
+            pass
+    return codec.encode(record)
+
+
 def codec_header(codec: Codec, probes: Iterable[M], body: Callable[[M], bytes]) -> bytes | None:
     """What the codec puts before every body of ``probes``, if it writes each probe exactly
     as ``body`` then; None if it does not (so the caller must leave the writing to it)."""

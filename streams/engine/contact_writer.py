@@ -33,6 +33,7 @@ from streams.engine.avro_parts import (
     symbol,
     symbols,
     text,
+    written,
 )
 
 _PHONE_TYPES: Final[dict[Enum, bytes]] = symbols(PhoneType)
@@ -57,13 +58,7 @@ class ContactWriter:
 
     def contact(self, snapshot: ContactSnapshot) -> bytes:
         """The codec's bytes of ``snapshot``."""
-        header = self._header
-        if header is not None:
-            try:
-                return header + self._body(snapshot)
-            except Exception:  # noqa: S110 - anything unexpected: the codec writes, or raises
-                pass
-        return self._codec.encode(snapshot)
+        return written(self._codec, self._header, self._body, snapshot)
 
     def _body(self, snapshot: ContactSnapshot) -> bytes:
         if type(snapshot) is not ContactSnapshot:

@@ -37,6 +37,7 @@ from streams.engine.avro_parts import (
     symbol,
     symbols,
     text,
+    written,
 )
 
 _CHANGE_KINDS: Final[dict[Enum, bytes]] = symbols(ChangeKind)
@@ -65,23 +66,11 @@ class OutputWriter:
 
     def change(self, change: PrivilegeChange) -> bytes:
         """The codec's bytes of ``change``."""
-        header = self._change_header
-        if header is not None:
-            try:
-                return header + self._change_body(change)
-            except Exception:  # noqa: S110 - anything unexpected: the codec writes, or raises
-                pass
-        return self._codec.encode(change)
+        return written(self._codec, self._change_header, self._change_body, change)
 
     def state(self, state: PrivilegeState) -> bytes:
         """The codec's bytes of ``state``."""
-        header = self._state_header
-        if header is not None:
-            try:
-                return header + self._state_body(state)
-            except Exception:  # noqa: S110 - anything unexpected: the codec writes, or raises
-                pass
-        return self._codec.encode(state)
+        return written(self._codec, self._state_header, self._state_body, state)
 
     def _change_body(self, change: PrivilegeChange) -> bytes:
         before, after = change.before, change.after

@@ -124,6 +124,18 @@ async def committed_offset(bootstrap_servers: str, group: str, raw: TopicPartiti
     return None if found is None else found.offset
 
 
+async def changelog_records_sent(bootstrap_servers: str, work: PartitionWork, count: int) -> None:
+    """Wait until the changelog holds ``count`` records, committed or not: sent early."""
+
+    async def sent() -> bool:
+        found = await records_in(
+            bootstrap_servers, work.changelog, isolation_level="read_uncommitted"
+        )
+        return len(found) == count
+
+    await eventually(sent, timeout_s=20, what=f"{count} changelog records sent")
+
+
 async def test_changelog_records_go_early_outputs_with_the_commit(
     bootstrap_servers: str, work: PartitionWork
 ) -> None:
@@ -133,15 +145,7 @@ async def test_changelog_records_go_early_outputs_with_the_commit(
     work.add([Output(outputs, b"d", b"change-1")], next_offset=1)
     work.send_soon()
 
-    async def changelog_sent() -> bool:
-        found = await records_in(
-            bootstrap_servers, work.changelog, isolation_level="read_uncommitted"
-        )
-        return len(found) == 1
-
-    await eventually(
-        changelog_sent, timeout_s=20, what="the changelog record sent before the commit"
-    )
+    await changelog_records_sent(bootstrap_servers, work, 1)
     # The outputs wait: sent early, they would hold back other producers' committed changes.
     assert (
         await records_in(
@@ -187,15 +191,7 @@ async def test_an_abort_drops_what_was_sent_early(
     work.add([Output(outputs, b"d", b"aborted")], next_offset=2)
     work.send_soon()
 
-    async def changelog_sent() -> bool:
-        found = await records_in(
-            bootstrap_servers, work.changelog, isolation_level="read_uncommitted"
-        )
-        return len(found) == 2
-
-    await eventually(
-        changelog_sent, timeout_s=20, what="the aborted transaction's changelog record"
-    )
+    await changelog_records_sent(bootstrap_servers, work, 2)
     await work.abort()
 
     assert await records_in(
