@@ -56,7 +56,9 @@ def add_to_transaction(producer: AIOKafkaProducer, partitions: list[TopicPartiti
     """
     manager = getattr(producer, "_txn_manager", None)
     add = getattr(manager, "maybe_add_partition_to_txn", None)
-    if add is None:
+    in_transaction = getattr(manager, "is_in_transaction", None)
+    if add is None or in_transaction is None or not in_transaction():
+        # No such step; or the transaction failed meanwhile, which its commit will report.
         return False
     for partition in partitions:
         add(partition)

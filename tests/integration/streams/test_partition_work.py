@@ -214,3 +214,8 @@ async def test_partitions_can_join_a_transaction_before_their_records(
     assert await records_in(
         bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
     ) == [(b"d", b"late")]
+
+
+async def test_no_partition_joins_when_no_transaction_is_open(work: PartitionWork) -> None:
+    outputs = output_topic(work)
+    assert not add_to_transaction(work.producer, [TopicPartition(outputs, 0)])
