@@ -8,7 +8,7 @@ interval, as the worker commits. One transactional producer for every partition:
 cheapest exactly-once design (the worker has one per source partition).
 
 With ``--writer engine`` the change is written by the worker's own ``OutputWriter``
-(``streams/engine/output_writer.py``, the codec's bytes at a third of the cost) instead of
+(``streams/writers/output_writer.py``, the codec's bytes at a third of the cost) instead of
 the codec: the stricter baseline, a loop that writes its output as cheaply as the worker.
 
 Run as ``python -m bench.pipeline_raw`` in a process of its own, like the worker, and
@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from schemas.codec import Codec, default_codec
 from schemas.records import Cause, Privilege, PrivilegeChange, RawCleverRecord
 from schemas.values import CauseKind, ChangeKind, ContactType, Relationship
-from streams.engine.output_writer import OutputWriter
+from streams.writers.output_writer import OutputWriter
 
 #: How the output is written: the codec (the plain way), or the worker's own writer.
 WRITERS: tuple[str, ...] = ("codec", "engine")

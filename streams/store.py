@@ -21,10 +21,10 @@ from typing import Protocol
 
 from schemas.codec import Codec
 from schemas.records import ContactSnapshot
-from streams.engine.contact_writer import ContactWriter
-from streams.engine.grants_writer import GrantsWriter
 from streams.processor.encoding import decode_grants, decode_progress, encode_progress
 from streams.processor.store import ContactGrants, DistrictProgress
+from streams.writers.contact_writer import ContactWriter
+from streams.writers.grants_writer import GrantsWriter
 
 SEPARATOR = "/"
 

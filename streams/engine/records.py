@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from schemas.codec import Codec
 from schemas.keys import district_key
 from schemas.topics import DEAD_LETTERS, PRIVILEGE_CHANGES, PRIVILEGE_STATE, RAW_EVENTS
-from streams.engine.output_writer import OutputWriter
 from streams.processor.process import Outputs, Position, process_bytes
 from streams.processor.store import StateStore
+from streams.writers.output_writer import OutputWriter
 
 logger = logging.getLogger(__name__)
 

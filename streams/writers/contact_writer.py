@@ -22,7 +22,7 @@ from typing import Final
 from schemas.codec import Codec
 from schemas.records import ContactSnapshot, StudentRelationship
 from schemas.values import PhoneType
-from streams.engine.avro_parts import (
+from streams.writers.avro_parts import (
     KeptParts,
     codec_header,
     long_bytes,

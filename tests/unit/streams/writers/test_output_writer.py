@@ -18,7 +18,7 @@ from schemas.loader import load_schemas
 from schemas.records import Privilege, PrivilegeChange, PrivilegeState
 from schemas.values import ContactType, Relationship
 from schemas.wire import SingleObjectEncoding
-from streams.engine.output_writer import OutputWriter
+from streams.writers.output_writer import OutputWriter
 from tests.strategies import MESSAGES
 
 CODEC = default_codec()

@@ -22,7 +22,7 @@ from schemas.loader import load_schemas
 from schemas.records import ContactSnapshot, Privilege, StudentRelationship
 from schemas.values import ContactType, PhoneType, Relationship
 from schemas.wire import SingleObjectEncoding
-from streams.engine.contact_writer import ContactWriter
+from streams.writers.contact_writer import ContactWriter
 from tests.strategies import MESSAGES, clever_ids, privileges, texts
 
 CODEC = default_codec()

@@ -23,7 +23,7 @@ from typing import Final
 from schemas.codec import Codec
 from schemas.records import Cause, PrivilegeChange, PrivilegeState
 from schemas.values import CauseKind, ChangeKind
-from streams.engine.avro_parts import (
+from streams.writers.avro_parts import (
     NULL,
     PRESENT,
     KeptParts,

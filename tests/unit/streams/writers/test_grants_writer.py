@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.engine import grants_writer
-from streams.engine.grants_writer import GrantsWriter
 from streams.processor.encoding import decode_grants, encode_grants
 from streams.processor.store import ContactGrants, PairGrant
+from streams.writers import grants_writer
+from streams.writers.grants_writer import GrantsWriter
 from tests.strategies import texts
 
 WRITER = GrantsWriter()
