@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -46,8 +47,10 @@ def test_topics_create_needs_a_cluster_and_says_how(command_env: CommandEnv) -> 
 
 
 def test_topics_create_is_idempotent(command_env: CommandEnv, bootstrap_servers: str) -> None:
+    # A prefix of this run's own: a broker kept between runs has the last run's topics.
     env = command_env(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX="e2e-topics"
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
+        CLEVER_STREAM_TOPIC_PREFIX=f"e2e-topics-{uuid.uuid4().hex[:8]}",
     )
 
     first = run_command("clever_stream", "topics", "create", env=env)
