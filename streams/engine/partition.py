@@ -111,7 +111,7 @@ class PartitionWork:
         #: The background send of what was processed (``send_soon``), if any.
         self._sending: asyncio.Task[None] | None = None
         #: The open transaction's changelog batches: their delivery, with their record count.
-        self.changelog_sent: list[tuple[asyncio.Future[RecordMetadata], int]] = []
+        self._changelog_sent: list[tuple[asyncio.Future[RecordMetadata], int]] = []
         #: Whether the group's offsets joined the open transaction already.
         self._offsets_sent = False
         #: The output partitions added to the open transaction ahead of their records.
@@ -225,7 +225,7 @@ class PartitionWork:
             builder.close()  # complete: the producer must not linger for more
             delivery = await self.producer.send_batch(builder, topic, partition=partition)
             if topic == self.changelog:
-                self.changelog_sent.append((delivery, records))
+                self._changelog_sent.append((delivery, records))
 
     async def commit(self) -> None:
         """Commit the open transaction: outputs, changelog writes and offset, together.
@@ -242,7 +242,7 @@ class PartitionWork:
             offsets = {self.raw: self._next_offset}
             await producer.send_offsets_to_transaction(offsets, self.group_id)
         await producer.commit_transaction()
-        deliveries, self.changelog_sent = self.changelog_sent, []
+        deliveries, self._changelog_sent = self._changelog_sent, []
         self._end_transaction()
         if deliveries:
             # The changelog's batches, all to one partition: the offset after their last.
@@ -272,7 +272,7 @@ class PartitionWork:
             if not sending.cancelled() and sending.exception() is not None:
                 logger.warning("raw partition %d: a send failed: %s",
                                self.partition, sending.exception())  # fmt: skip
-        self._full, self._filling, self.changelog_sent = [], {}, []
+        self._full, self._filling, self._changelog_sent = [], {}, []
         self.store.forget()
         self.state.discard_pending()
         if self._began_at is None:
