@@ -6,7 +6,6 @@ codec, so they must decode to the snapshot written, as the codec's own bytes do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,15 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.codec import Codec, default_codec
+from schemas.codec import default_codec
 from schemas.exceptions import EncodeError
-from schemas.history import released_schemas
-from schemas.loader import load_schemas
 from schemas.records import ContactSnapshot, Privilege, StudentRelationship
 from schemas.values import ContactType, PhoneType, Relationship
-from schemas.wire import SingleObjectEncoding
 from streams.writers.contact_writer import ContactWriter
 from tests.strategies import MESSAGES, clever_ids, privileges, texts
+from tests.unit.streams.writers.codecs import trailing_codec
 
 CODEC = default_codec()
 WRITER = ContactWriter(CODEC)
@@ -116,19 +113,8 @@ def test_a_naive_time_is_the_codecs_bytes() -> None:
     assert WRITER.contact(naive) == CODEC.encode(naive)
 
 
-class _Trailer(SingleObjectEncoding):
-    """A wire format that writes something after the body: not one the writer can follow."""
-
-    def frame(self, schema_ref: bytes, body: bytes) -> bytes:
-        return super().frame(schema_ref, body) + b"!"
-
-    def split(self, message: bytes) -> tuple[bytes, memoryview]:
-        return super().split(message[:-1])
-
-
 def test_another_wire_format_leaves_the_writing_to_the_codec() -> None:
-    released: list[Mapping[str, Any]] = list(released_schemas())
-    codec = Codec(load_schemas(), released=released, wire=_Trailer())
+    codec = trailing_codec()
     writer = ContactWriter(codec)
     assert not writer.writes_itself
     assert writer.contact(_snapshot()) == codec.encode(_snapshot())

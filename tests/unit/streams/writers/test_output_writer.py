@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -11,15 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.codec import Codec, default_codec
+from schemas.codec import default_codec
 from schemas.exceptions import EncodeError
-from schemas.history import released_schemas
-from schemas.loader import load_schemas
 from schemas.records import Privilege, PrivilegeChange, PrivilegeState
 from schemas.values import ContactType, Relationship
-from schemas.wire import SingleObjectEncoding
 from streams.writers.output_writer import OutputWriter
 from tests.strategies import MESSAGES
+from tests.unit.streams.writers.codecs import trailing_codec
 
 CODEC = default_codec()
 WRITER = OutputWriter(CODEC)
@@ -103,23 +100,8 @@ def test_a_naive_time_is_the_codecs_bytes() -> None:
     assert WRITER.state(naive) == CODEC.encode(naive)
 
 
-class _Trailer(SingleObjectEncoding):
-    """A wire format that writes something after the body: not one the writer can follow."""
-
-    def frame(self, schema_ref: bytes, body: bytes) -> bytes:
-        return super().frame(schema_ref, body) + b"!"
-
-    def split(self, message: bytes) -> tuple[bytes, memoryview]:
-        return super().split(message[:-1])
-
-
-def _codec(wire: SingleObjectEncoding) -> Codec:
-    released: list[Mapping[str, Any]] = list(released_schemas())
-    return Codec(load_schemas(), released=released, wire=wire)
-
-
 def test_another_wire_format_leaves_the_writing_to_the_codec() -> None:
-    codec = _codec(_Trailer())
+    codec = trailing_codec()
     writer = OutputWriter(codec)
     assert not writer.writes_itself
     assert writer.state(_state()) == codec.encode(_state())
