@@ -143,21 +143,21 @@ async def baseline(
     bootstrap_servers: str,
     *,
     topic: str,
-    output_topic: str,
+    output_prefix: str,
     group_id: str,
     commit_interval_s: float,
     folder: Path,
-    writer: str = "codec",
+    job: str = "codec",
 ) -> AsyncIterator[Child]:
-    """The bare consume-transform-produce loop of ``bench.pipeline_raw``, its output written
-    by ``writer`` (``codec`` or ``engine``)."""
+    """A bare consume-transform-produce loop of ``bench.pipeline_raw`` doing ``job`` (codec,
+    writer or processor), writing the topics under ``output_prefix``."""
     args = (
         f"--bootstrap-servers={bootstrap_servers}",
         f"--topic={topic}",
-        f"--output-topic={output_topic}",
+        f"--output-prefix={output_prefix}",
         f"--group-id={group_id}",
         f"--commit-interval={commit_interval_s}",
-        f"--writer={writer}",
+        f"--job={job}",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
     log = folder / f"{group_id}.log"

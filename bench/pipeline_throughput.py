@@ -1,9 +1,10 @@
 """Events/s through the worker next to a bare exactly-once loop, over the same raw records.
 
-Three consumer groups read the same topic in turn, each in a process of its own: (a) the bare
-aiokafka loop of ``bench.pipeline_raw``, (a') the same loop writing its output with the
-worker's own writer, and (b) ``python -m streams worker``. Both commit
-every ``commit_interval_s`` and both are timed alike, from their group's committed offsets:
+Four consumer groups read the same topic in turn, each in a process of its own: the bare
+aiokafka loops of ``bench.pipeline_raw`` ((a) one change per record written by the codec,
+(a') the same written by the worker's own writer, (a'') the worker's own privilege processor
+with its state in memory) and (b) ``python -m streams worker``. All commit
+every ``commit_interval_s`` and all are timed alike, from their group's committed offsets:
 between the first commit and the last commit before the end of the topic, two moments at
 which each was busy throughout (so start-up, assignment and table recovery are left out,
 and so is the idle part of the interval in which the end was reached). The worker, far
@@ -24,7 +25,7 @@ from bench.pipeline_config import PipelineBenchConfig, bounded
 from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
 from bench.pipeline_processes import Child, baseline, worker
 from bench.pipeline_workload import throughput_events
-from schemas.topics import PRIVILEGE_CHANGES, RAW_EVENTS
+from schemas.topics import RAW_EVENTS
 
 logger = logging.getLogger(__name__)
 #: How often a group's committed offsets are read while it is timed.
@@ -60,8 +61,10 @@ class ThroughputFigures:
     events: int
     record_bytes: float
     baseline: tuple[GroupRun, ...]
-    #: The bare loop with the worker's own output writer: the stricter baseline.
+    #: The bare loop with the worker's own output writer.
     writer_baseline: tuple[GroupRun, ...]
+    #: The bare loop doing the worker's job: its processor, state in memory.
+    processor_baseline: tuple[GroupRun, ...]
     pipeline: tuple[GroupRun, ...]
 
     @property
@@ -75,9 +78,24 @@ class ThroughputFigures:
         return _ratios(self.pipeline, self.writer_baseline)
 
     @property
+    def processor_ratios(self) -> tuple[float, ...]:
+        """The worker's rate over the rate of the bare loop doing its job, per repeat."""
+        return _ratios(self.pipeline, self.processor_baseline)
+
+    @property
     def writer_gains(self) -> tuple[float, ...]:
-        """The stricter bare loop's rate over the plain one's, per repeat."""
+        """(a')'s rate over (a)'s, per repeat."""
         return _ratios(self.writer_baseline, self.baseline)
+
+    @property
+    def processor_gains(self) -> tuple[float, ...]:
+        """(a'')'s rate over (a)'s, per repeat."""
+        return _ratios(self.processor_baseline, self.baseline)
+
+    @property
+    def processor_writer_ratios(self) -> tuple[float, ...]:
+        """(a'')'s rate over (a')'s, per repeat: what the privilege logic costs."""
+        return _ratios(self.processor_baseline, self.writer_baseline)
 
 
 def _ratios(runs: tuple[GroupRun, ...], to: tuple[GroupRun, ...]) -> tuple[float, ...]:
@@ -95,7 +113,7 @@ async def measure_throughput(
     """Publish the raw records once, then time each group ``config.repeat`` times."""
     events = throughput_events(config.events, districts=config.districts)
     prefix, output_prefix = f"{tag}-t", f"{tag}-b"
-    raw_topic, output_topic = RAW_EVENTS.name(prefix), PRIVILEGE_CHANGES.name(output_prefix)
+    raw_topic = RAW_EVENTS.name(prefix)
     async with bounded("publishing the raw records", config.timeout_s):
         for name in (prefix, output_prefix):
             await create_topics(bootstrap_servers, prefix=name, partitions=config.partitions)
@@ -108,22 +126,26 @@ async def measure_throughput(
             f"{records.total:,} raw records on the topic, {len(events):,} sent",
             hint="a bug in the benchmark, or a broker losing committed records",
         )
-    runs: dict[str, list[GroupRun]] = {"baseline": [], "writer_baseline": [], "pipeline": []}
+    #: Each bare loop's job (``bench.pipeline_raw``), by its figures' name.
+    jobs = {"baseline": "codec", "writer_baseline": "writer", "processor_baseline": "processor"}
+    runs: dict[str, list[GroupRun]] = {name: [] for name in (*jobs, "pipeline")}
     order = tuple(runs)
     for n in range(config.repeat):
         for which in order if n % 2 == 0 else reversed(order):
             what = f"repeat {n + 1}/{config.repeat}: {which}"
-            if which != "pipeline":
-                writer = "codec" if which == "baseline" else "engine"
-                group, most_s = f"{tag}-raw-{writer}{n}", None
+            if which in jobs:
+                job = jobs[which]
+                # (a'') is as slow as the worker: timed as long at most.
+                most_s = config.pipeline_seconds if job == "processor" else None
+                group = f"{tag}-raw-{job}{n}"
                 process = baseline(
                     bootstrap_servers,
                     topic=raw_topic,
-                    output_topic=output_topic,
+                    output_prefix=output_prefix,
                     group_id=group,
                     commit_interval_s=config.commit_interval_s,
                     folder=folder,
-                    writer=writer,
+                    job=job,
                 )
             else:
                 group, most_s = f"{tag}-w{n}", config.pipeline_seconds
@@ -151,6 +173,7 @@ async def measure_throughput(
         record_bytes=size,
         baseline=tuple(runs["baseline"]),
         writer_baseline=tuple(runs["writer_baseline"]),
+        processor_baseline=tuple(runs["processor_baseline"]),
         pipeline=tuple(runs["pipeline"]),
     )
 
