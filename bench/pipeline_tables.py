@@ -25,7 +25,7 @@ def throughput_table(figures: ThroughputFigures, config: PipelineBenchConfig) ->
         f"{figures.record_bytes:.0f} B, median of {config.repeat}",
         caption=f"{config.districts} districts on {config.partitions} partitions; all commit "
         f"a transaction every {config.commit_interval_s}s; each timed between its first commit "
-        "and its last before the end (start-up left out), (b) for "
+        "and its last before the end (start-up left out), (a'') and (b) for "
         f"{config.pipeline_seconds:.0f}s at most; CPU: the process's own per 1,000 records; "
         f"vs: median of the repeats' ratios (goal: {RATIO_GOAL:.0%} or more); (a) and (a') send "
         "one change per record made from its IDs, no logic, written by the codec or the "

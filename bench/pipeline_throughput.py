@@ -1,4 +1,4 @@
-"""Events/s through the worker next to a bare exactly-once loop, over the same raw records.
+"""Events/s through the worker next to bare exactly-once loops, over the same raw records.
 
 Four consumer groups read the same topic in turn, each in a process of its own: the bare
 aiokafka loops of ``bench.pipeline_raw`` ((a) one change per record written by the codec,
@@ -7,9 +7,9 @@ with its state in memory) and (b) ``python -m streams worker``. All commit
 every ``commit_interval_s`` and all are timed alike, from their group's committed offsets:
 between the first commit and the last commit before the end of the topic, two moments at
 which each was busy throughout (so start-up, assignment and table recovery are left out,
-and so is the idle part of the interval in which the end was reached). The worker, far
-slower, is timed for ``pipeline_seconds`` at most. Their order alternates between repeats
-so drift weighs on both alike.
+and so is the idle part of the interval in which the end was reached). The worker and
+(a''), far slower, are timed for ``pipeline_seconds`` at most. Their order alternates
+between repeats so drift weighs on all alike.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class ThroughputFigures:
 
     @property
     def writer_ratios(self) -> tuple[float, ...]:
-        """The worker's rate over the stricter bare loop's, per repeat."""
+        """The worker's rate over (a')'s, per repeat."""
         return _ratios(self.pipeline, self.writer_baseline)
 
     @property
