@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from streams.engine.changelog import ChangelogRestorer, changelog_key
+from streams.engine.changelog import changelog_key
 from streams.engine.rocksdb import RocksDBBacking
-from streams.engine.state import MemoryBacking, PartitionState, TableBacking
+from streams.engine.state import MemoryBacking, TableBacking
 from streams.tables import CONTACTS, DISTRICTS
 from tests.conftest import TopicFactory
+from tests.integration.streams.restoring import restore_partition
 
 pytestmark = pytest.mark.integration
 
@@ -44,30 +45,11 @@ async def write_transactions(
 
 
 async def restored(bootstrap_servers: str, topic: str, backing: TableBacking) -> int:
-    """Restore partition 1 into ``backing``; the records applied.
-
-    The restorer raises if it sees no progress for its timeout, so a restore that waited on
-    the markers at the end (never delivered) would fail here rather than be slow.
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    """Restore partition 1 into ``backing``; the records applied (a restore that waited on
+    the markers at the end would fail after 5 s without progress, rather than be slow)."""
+    return await restore_partition(
+        bootstrap_servers, topic, partition=1, backing=backing, timeout_s=5
     )
-    await consumer.start()
-    try:
-        restorer = ChangelogRestorer(consumer, topic, timeout_s=5)
-        state = PartitionState(1, backing)
-        if not await restorer.begin(state):
-            return 0
-        applied = 0
-        while restorer.busy:
-            for _, records in await restorer.step(max_wait_ms=100):
-                applied += records
-        return applied
-    finally:
-        await consumer.stop()
 
 
 def contact(number: int) -> bytes:

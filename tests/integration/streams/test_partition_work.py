@@ -15,13 +15,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.codec import default_codec
-from streams.engine.changelog import ChangelogRestorer
 from streams.engine.partition import PartitionWork, add_to_transaction
 from streams.engine.records import Output
 from streams.engine.state import MemoryBacking, PartitionState
 from streams.engine.write_back import WriteBackStore
 from streams.store import TableStore
 from tests.conftest import TopicFactory
+from tests.integration.streams.restoring import restore_partition
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -95,22 +95,11 @@ async def records_in(
 
 async def restored(bootstrap_servers: str, changelog: str) -> MemoryBacking:
     """The tables a new owner of raw partition 0 rebuilds from the changelog."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
+    backing = MemoryBacking()
+    await restore_partition(
+        bootstrap_servers, changelog, partition=0, backing=backing, timeout_s=10
     )
-    await consumer.start()
-    try:
-        backing = MemoryBacking()
-        restorer = ChangelogRestorer(consumer, changelog, timeout_s=10)
-        if await restorer.begin(PartitionState(0, backing)):
-            while restorer.busy:
-                await restorer.step(max_wait_ms=100)
-        return backing
-    finally:
-        await consumer.stop()
+    return backing
 
 
 async def committed_offset(bootstrap_servers: str, group: str, raw: TopicPartition) -> int | None:
