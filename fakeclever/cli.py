@@ -55,6 +55,13 @@ def serve(
         float | None, typer.Option(min=0.001, help="Seconds between batches of random changes.")
     ] = None,
     trickle_batch: Annotated[int, typer.Option(min=1, help="Events per trickle batch.")] = 3,
+    trickle_quirks: Annotated[
+        bool,
+        typer.Option(
+            "--trickle-quirks/--no-trickle-quirks",
+            help="Trickle Clever's quirks too: re-sent events, students gone but still listed.",
+        ),
+    ] = False,
     api_version_naming: Annotated[
         str, typer.Option(help="v2 contact events: 'contacts' (v2.1) or 'studentcontacts' (v1.2).")
     ] = "contacts",
@@ -74,12 +81,14 @@ def serve(
         )
         for ordinal in range(districts)
     ]
-    asyncio.run(_serve(fake, made, host, port, seed, trickle_interval, trickle_batch))
+    asyncio.run(
+        _serve(fake, made, host, port, seed, trickle_interval, trickle_batch, trickle_quirks)
+    )
 
 
 async def _serve(
     fake: FakeClever, districts: list[FakeDistrict], host: str, port: int, seed: int,
-    trickle_interval: float | None, trickle_batch: int,
+    trickle_interval: float | None, trickle_batch: int, trickle_quirks: bool,
 ) -> None:  # fmt: skip
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -91,7 +100,7 @@ async def _serve(
         trickle = None
         if trickle_interval is not None:
             trickle = asyncio.create_task(
-                _trickle(districts, seed, trickle_interval, trickle_batch)
+                _trickle(districts, seed, trickle_interval, trickle_batch, trickle_quirks)
             )
         await stop.wait()
         logger.info("stopping")
@@ -102,14 +111,16 @@ async def _serve(
     sys.stdout.flush()
 
 
-async def _trickle(districts: list[FakeDistrict], seed: int, interval: float, batch: int) -> None:
+async def _trickle(
+    districts: list[FakeDistrict], seed: int, interval: float, batch: int, quirks: bool = False
+) -> None:
     """A steady trickle of random changes in every district, one batch per interval."""
     round_ = 0
     while True:
         await asyncio.sleep(interval)
         round_ += 1
         for district in districts:
-            district.random_changes(batch, seed=seed * 1_000_003 + round_)
+            district.random_changes(batch, seed=seed * 1_000_003 + round_, quirks=quirks)
 
 
 def main() -> None:

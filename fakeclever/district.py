@@ -2,27 +2,29 @@
 
 This is the surface tests, the demo and the benchmarks code against. Every mutation is a
 batch of its own unless made inside ``with district.batch():``, and returns the v3 events it
-appended (inside a batch they get their IDs when the batch ends).
+appended (inside a batch they get their IDs when the batch ends). It also makes the histories
+SIS data and Clever really produce: re-sent events, contacts listing students that are gone.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
 from fakeclever.changes import random_changes
-from fakeclever.events import Event, EventFeed, Pending, in_batch_order
-from fakeclever.exceptions import InvalidChangeError
+from fakeclever.events import Event, EventFeed, Pending, feed_order, in_batch_order
+from fakeclever.exceptions import InvalidChangeError, UnknownRecordError
 from fakeclever.ids import Space, clever_time
 from fakeclever.mutations import Change, Mutations
 from fakeclever.population import Population
 from fakeclever.records import User, relationships_of
-from fakeclever.store import Pair, Store, page_ids
+from fakeclever.segments import page_ids
+from fakeclever.store import Pair, Store
 
 logger = logging.getLogger(__name__)
 _KEEP: Any = object()
@@ -48,6 +50,7 @@ class FakeDistrict:
         kind = "studentcontacts" if studentcontacts_naming else "contacts"
         self.mutations = Mutations(self.store, now=lambda: clever_time(clock()), contacts_type=kind)
         self._batch: Change | None = None
+        self._batch_deleted: set[str] = set()  # students deleted in the open batch
 
     def __repr__(self) -> str:  # never the token
         return f"FakeDistrict(id={self.id!r})"
@@ -72,15 +75,25 @@ class FakeDistrict:
         return user if user is not None and "student" in user["roles"] else None
 
     def events(self, api_version: str = "v3.0") -> list[Event]:
-        """The retained feed of ``v3.0`` (also served as v3.1) or ``v2.1``, oldest first."""
+        """The retained feed of ``v3.0`` (also served as v3.1) or ``v2.1``, oldest first: the
+        original events only (see :meth:`served_events` for re-sent copies)."""
         return self.feed(api_version).retained()
+
+    def served_events(self, after: str | None = None, api_version: str = "v3.0") -> list[Event]:
+        """The events ``GET /events`` serves after the event ID ``after`` (None: from the
+        oldest retained), re-sent copies in place; unknown or expired is UnknownRecordError."""
+        served = self.feed(api_version).served_after(after)
+        if served is None:
+            raise UnknownRecordError(f"no retained {api_version} event {after} in {self.id}")
+        return served
 
     def feed(self, api_version: str) -> EventFeed:
         """The event feed an API version reads."""
         return self.feeds["v2.1" if api_version.startswith("v2") else "v3.0"]
 
     def ground_truth(self) -> frozenset[Pair]:
-        """(contact_id, student_id, relationship_raw, type_raw) as Clever holds them now."""
+        """(contact_id, student_id, relationship_raw, type_raw) of every live privilege: the
+        contact exists and lists the student, and the student exists now."""
         return self.store.ground_truth()
 
     def counts(self) -> dict[str, int]:
@@ -91,11 +104,13 @@ class FakeDistrict:
     # --- changes --------------------------------------------------------------------------
     def add_relationship(
         self, contact_id: str, student_id: str, relationship: str | None = "Parent",
-        type: str | None = "Parent/Guardian",
+        type: str | None = "Parent/Guardian", *, allow_missing_student: bool = False,
     ) -> list[Event]:  # fmt: skip
-        """The contact now also relates to the student."""
+        """The contact now also relates to the student (with ``allow_missing_student``, one
+        that is deleted or does not exist yet, as SIS data may say)."""
         contact = self.mutations.contact(contact_id)
-        self.mutations.student(student_id)
+        if not allow_missing_student:
+            self.mutations.student(student_id)
         entries = relationships_of(contact)
         if any(e["student"] == student_id for e in entries):
             raise InvalidChangeError(f"contact {contact_id} already relates to {student_id}")
@@ -142,19 +157,55 @@ class FakeDistrict:
     def create_contact(
         self, student_ids: list[str], relationship: str | None = "Parent",
         type: str | None = "Parent/Guardian",
-        sis_id: str | None = None,
+        sis_id: str | None = None, *, allow_missing_students: bool = False,
     ) -> tuple[str, list[Event]]:  # fmt: skip
         """A new contact related to ``student_ids``; returns its ID and the events."""
-        new_id, change = self.mutations.new_contact(student_ids, relationship, type, sis_id)
+        new_id, change = self.mutations.new_contact(
+            student_ids, relationship, type, sis_id, allow_missing=allow_missing_students
+        )
         return new_id, self._apply(change)
 
     def delete_contact(self, contact_id: str) -> list[Event]:
         """The contact is removed from the SIS."""
         return self._apply(self.mutations.delete_contact(contact_id))
 
-    def delete_student(self, student_id: str) -> list[Event]:
-        """The student is removed; its contacts are updated (or deleted) first."""
-        return self._apply(self.mutations.delete_student(student_id))
+    def delete_student(self, student_id: str, *, keep_listed: bool = False) -> list[Event]:
+        """The student is removed; its contacts are updated (or deleted) first, unless
+        ``keep_listed``: then they keep listing it and only the student's deletion comes."""
+        return self._apply(self.mutations.delete_student(student_id, keep_listed=keep_listed))
+
+    def new_student_id(self) -> str:
+        """A fresh student ID, sorting after every student so far; nobody holds it yet."""
+        return self.store.new_student_id()
+
+    def create_student(self, student_id: str | None = None) -> tuple[str, list[Event]]:
+        """A student created now: a fresh ID, an ID from :meth:`new_student_id`, or a deleted
+        student back under its old ID (its old record). Returns its ID and the events.
+        Clever orders a batch's creations before its deletions, so bringing back a student
+        deleted in the open batch ends that batch here and opens the next one."""
+        if self._batch is not None and student_id in self._batch_deleted:
+            self._flush(self._batch)
+            self._batch, self._batch_deleted = Change(), set()
+        new_id, change = self.mutations.create_student(student_id)
+        return new_id, self._apply(change)
+
+    def redeliver(
+        self, count: int = 1, *, api_version: str = "v3.0", event_ids: Sequence[str] | None = None
+    ) -> list[Event]:
+        """Clever re-sends earlier events unchanged (same IDs) just before the next new event
+        of the feed: the last ``count`` retained ones, or ``event_ids`` in that order.
+
+        Inside a batch these are events flushed before it, re-sent ahead of its first event.
+        Returns the copies; :meth:`served_events` shows them in place, :meth:`events` never.
+        """
+        feed = self.feed(api_version)
+        found = feed.last(count) if event_ids is None else [feed.get(i) for i in event_ids]
+        originals = [event for event in found if event is not None]
+        if len(originals) != len(found):
+            raise UnknownRecordError(f"not all of {event_ids} are retained in {self.id}")
+        copies = feed.redeliver(originals)
+        logger.debug("district %s: events to re-send: %s", self.id, [e["id"] for e in copies])
+        return copies
 
     def repeat_events(self, count: int, api_version: str = "v3.0") -> list[Event]:
         """Clever sends the last ``count`` events again: new IDs, same type and data."""
@@ -178,11 +229,13 @@ class FakeDistrict:
                 target.append(Pending(last.action, last.record, copy))
         return self._apply(repeated)
 
-    def random_changes(self, count: int, seed: int = 0) -> list[Event]:
-        """``count`` v3 events of a realistic mixture of changes, as one batch."""
+    def random_changes(self, count: int, seed: int = 0, *, quirks: bool = False) -> list[Event]:
+        """``count`` new v3 events of a realistic mixture of changes, as one batch; with
+        ``quirks``, also Clever's and SIS data's oddities, re-sent copies of earlier events
+        on top of ``count`` (see ``changes``)."""
         with _gc_paused(), self.batch():
-            emitted = random_changes(self, count, seed=seed)
-        return _feed_order(emitted)
+            emitted = random_changes(self, count, seed=seed, quirks=quirks)
+        return feed_order(emitted)
 
     def expire_events(self) -> None:
         """30 days pass: every event so far leaves the window (cursors at them give 404)."""
@@ -200,7 +253,7 @@ class FakeDistrict:
                     emitted += self._apply(self.mutations.touch(user_id))
                 if len(emitted) == before:
                     break  # an empty district has nothing to roll over
-        return _feed_order(emitted)
+        return feed_order(emitted)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -213,11 +266,15 @@ class FakeDistrict:
             yield
         finally:
             change, self._batch = self._batch, None
+            self._batch_deleted = set()
             self._flush(change)
 
     def _apply(self, change: Change) -> list[Event]:
         if self._batch is not None:
             self._batch += change
+            for p in change.v3:
+                if p.action == "deleted" and p.record == "student":
+                    self._batch_deleted.add(p.event["data"]["object"]["id"])
             return [p.event for p in change.v3]
         self._flush(change)
         return [p.event for p in in_batch_order(change.v3)]
@@ -232,11 +289,6 @@ class FakeDistrict:
     def _ids(self, role: str | None, limit: int | None) -> Iterator[str]:
         ids = (i for i in page_ids(self.store.id_segments(role)) if self.store.exists(i))
         return islice(ids, limit)
-
-
-def _feed_order(events: list[Event]) -> list[Event]:
-    """Events in the order the feed serves them (IDs ascend; unflushed ones keep their order)."""
-    return sorted(events, key=lambda event: event["id"])
 
 
 @contextmanager

@@ -6,12 +6,17 @@ students when deleted. Mutations produce :class:`Pending` events; a batch sorts 
 so a record's own events keep their order) and only then gives them IDs, so IDs ascend in
 the order the feed serves them. An event ID encodes its position, which makes
 ``starting_after`` a lookup rather than a search.
+
+Clever also re-sends earlier events, unchanged and under their own IDs, with a later batch.
+The feed keeps such *copies* attached to the position of the event they are served just
+before (:meth:`EventFeed.redeliver`); the retained events (positions) stay the originals only.
 """
 
 from __future__ import annotations
 
+import copy
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +62,11 @@ def in_batch_order(events: Iterable[Pending]) -> list[Pending]:
     return sorted(events, key=Pending.batch_rank)
 
 
+def feed_order(events: Iterable[Event]) -> list[Event]:
+    """Events in the order the feed serves them (IDs ascend; unflushed ones keep their order)."""
+    return sorted(events, key=lambda event: event["id"])
+
+
 class EventFeed:
     """One API version's retained events of one district, oldest first."""
 
@@ -65,6 +75,8 @@ class EventFeed:
         self._events: list[Event] = []
         self._times: list[datetime] = []
         self._expired_before = 0
+        self._copies: dict[int, list[Event]] = {}  # position -> copies served just before it
+        self._waiting: list[Event] = []  # copies for the next event appended
 
     def __len__(self) -> int:
         return len(self._events)
@@ -76,14 +88,38 @@ class EventFeed:
             now = self._times[-1]  # a clock that steps back must not reorder the feed
         stamp = clever_time(now)
         for event in events:
+            if self._waiting:
+                self._copies[len(self._events)], self._waiting = self._waiting, []
             event["id"] = make_id(self._tag, self._space, len(self._events))
             event["created"] = stamp
             self._events.append(event)
             self._times.append(now)
 
     def expire_all(self) -> None:
-        """Move the retention window past every event so far (30 days went by)."""
+        """Move the retention window past every event so far (30 days went by), copies
+        included: those attached to old positions and those still waiting."""
         self._expired_before = len(self._events)
+        self._copies.clear()
+        self._waiting.clear()
+
+    def redeliver(self, originals: Sequence[Event]) -> list[Event]:
+        """Serve these (flushed) events again, just before the next event appended.
+
+        The copies are independent dicts equal to the originals (same ``id``, same content),
+        so a test may alter one to model a copy that holds something else.
+        """
+        copies = [copy.deepcopy(event) for event in originals]
+        self._waiting += copies
+        return copies
+
+    def last(self, count: int) -> list[Event]:
+        """The newest ``count`` retained events, oldest first."""
+        start = max(self.first_retained(), len(self._events) - max(count, 0))
+        return self._events[start:]
+
+    def at(self, index: int) -> Event:
+        """The event at a position (retained or not)."""
+        return self._events[index]
 
     def first_retained(self) -> int:
         """Index of the oldest event still inside the 30-day window."""
@@ -113,7 +149,44 @@ class EventFeed:
         for index in range(max(start, self.first_retained()), len(self._events)):
             yield self._events[index]
 
+    def served(self, start: int) -> Iterator[tuple[Event, bool]]:
+        """``(event, is_copy)`` as Clever serves them from index ``start`` (clamped to the
+        window): each position's copies, then its original."""
+        copies = self._copies
+        for index in range(max(start, self.first_retained()), len(self._events)):
+            for repeated in copies.get(index, ()):
+                yield repeated, True
+            yield self._events[index], False
+
+    def served_after(self, event_id: str | None) -> list[Event] | None:
+        """Every event served after a retained event ID (None: from the oldest retained),
+        copies included; None when the ID is unknown or expired (the server's 404)."""
+        if event_id is None:
+            return [event for event, _ in self.served(0)]
+        at = self.position(event_id)
+        return None if at is None else [event for event, _ in self.served(at + 1)]
+
     def backward(self, end: int) -> Iterator[Event]:
         """Events before index ``end``, newest first, down to the window's start."""
         for index in range(min(end, len(self._events)) - 1, self.first_retained() - 1, -1):
             yield self._events[index]
+
+
+def page_groups(
+    served: Iterable[tuple[Event, bool]], keep: Callable[[Event], bool]
+) -> Iterator[tuple[str, list[Event]]]:
+    """The kept events in runs that a page never splits: ``(cursor, events)``, each run the
+    kept copies before a kept original and that original, whose ID is the cursor.
+
+    A client pages on with the last event's ID, and a copy's ID points back at an earlier
+    position, so a page must end on an original. With a filter, copies attached to a
+    position whose event is filtered out ride with the next kept original, and wait for it
+    if there is none yet.
+    """
+    run: list[Event] = []
+    for event, is_copy in served:
+        if keep(event):
+            run.append(event)
+            if not is_copy:
+                yield event["id"], run
+                run = []

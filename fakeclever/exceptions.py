@@ -10,7 +10,7 @@ class FakeCleverError(CleverStreamError):
 
 
 class UnknownRecordError(FakeCleverError, KeyError):
-    """A mutation named a contact or student the district does not (or no longer) hold."""
+    """A call named a record or event the district does not (or no longer) hold."""
 
 
 class InvalidChangeError(FakeCleverError, ValueError):

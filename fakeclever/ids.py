@@ -2,9 +2,10 @@
 
 Every ID is 24 lowercase hex characters, like Clever's ObjectIDs:
 ``<district tag: 8><space: 2><counter: 14>``. Within a district the spaces sort in creation
-order (schools, base students, base contacts, records created later), so ascending IDs are
-creation order, and an ID alone tells the server which generated record (or overlay entry)
-it names and where a page after it starts: ``starting_after`` is O(page), not O(district).
+order (schools, base students, base contacts, contacts created later, students created
+later), so ascending IDs are creation order within each kind, and an ID alone tells the
+server which generated record (or overlay entry) it names and where a page after it starts:
+``starting_after`` is O(page), not O(district).
 Event IDs live in their own spaces, distinct from record IDs.
 """
 
@@ -29,6 +30,7 @@ class Space(IntEnum):
     STUDENT = 0x10
     CONTACT = 0x20
     CREATED = 0x30  # v3 users created after the base population (contacts, new IDs)
+    CREATED_STUDENT = 0x38  # students created after the base population (or IDs kept for them)
     V2_CONTACT = 0x40  # v2.1 contact records of base pairs: counter = contact * 4 + pair
     V2_CREATED = 0x50  # v2.1 contact records created later
     EVENT_V3 = 0xE0

@@ -6,6 +6,8 @@ batch. What each change emits follows the seeds: a contact with an ``sis_id`` ke
 (``users.updated`` with ``previous_attributes``), one without gets a new ID for any change of
 its contact info (``users.deleted`` + ``users.created``); v2.1 contact records are not stable,
 so a changed pair is a ``contacts.deleted`` + ``contacts.created`` pair (seeds/001).
+SIS data may list students that are gone or not there yet; the ``allow_missing`` flags and
+``keep_listed`` make such histories on purpose.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from fakeclever.records import (
     User,
     has_sis_id,
     is_contact,
+    new_student,
     relationships_of,
+    restored_student,
     v2_contact,
     v2_student,
 )
@@ -153,11 +157,13 @@ class Mutations:
 
     def new_contact(
         self, student_ids: Sequence[str], relationship: str | None, type_: str | None,
-        sis_id: str | None,
+        sis_id: str | None, *, allow_missing: bool = False,
     ) -> tuple[str, Change]:  # fmt: skip
-        """A contact the SIS added, related to ``student_ids``."""
+        """A contact the SIS added, related to ``student_ids`` (current students unless
+        ``allow_missing``)."""
         for student_id in student_ids:
-            self.student(student_id)
+            if not allow_missing:
+                self.student(student_id)
         if not student_ids:
             raise InvalidChangeError("a Clever contact relates to at least one student")
         rng = random.Random(len(self.store.created_ids))  # noqa: S311 - test data
@@ -178,11 +184,12 @@ class Mutations:
         change.v2 = self._v2_contacts(old, None, pairs)
         return change
 
-    def delete_student(self, student_id: str) -> Change:
-        """A student removed: its contacts lose it (``users.updated``) before it goes."""
+    def delete_student(self, student_id: str, *, keep_listed: bool = False) -> Change:
+        """A student removed: its contacts lose it (``users.updated``) before it goes, or,
+        with ``keep_listed``, keep listing it (only the student's own deletion)."""
         old = self.student(student_id)
         change = Change()
-        for contact_id in self.store.contacts_of(student_id):
+        for contact_id in [] if keep_listed else self.store.contacts_of(student_id):
             contact = self.contact(contact_id)
             kept = [e for e in relationships_of(contact) if e["student"] != student_id]
             change += self.set_relationships(contact, kept)
@@ -190,6 +197,29 @@ class Mutations:
         change.v3.append(pending("deleted", "student", "users", old))
         change.v2.append(pending("deleted", "student", "students", v2_student(old)))
         return change
+
+    def create_student(self, student_id: str | None) -> tuple[str, Change]:
+        """A student created now: a fresh one, one from ``new_student_id()``, or a deleted
+        one back under its old ID (its last record)."""
+        store = self.store
+        student_id = student_id if student_id is not None else store.new_student_id()
+        if store.user(student_id) is not None:
+            raise InvalidChangeError(f"{student_id} is a current user of district {store.tag}")
+        former = store.former_students.get(student_id)
+        index = store.created_student_index(student_id)
+        if former is not None:
+            user = restored_student(former, self._now())
+        elif index is not None:
+            population = store.population
+            user = new_student(population, store.district_id, student_id,
+                               population.students + index, self._now())  # fmt: skip
+        else:
+            raise InvalidChangeError(f"{student_id} is neither a former student of district "
+                                     f"{store.tag} nor from new_student_id()")  # fmt: skip
+        store.put(student_id, user)
+        change = Change(v3=[pending("created", "student", "users", user)])
+        change.v2.append(pending("created", "student", "students", v2_student(user)))
+        return student_id, change
 
     def touch(self, user_id: str) -> Change:
         """A rollover's update: a student moves up a grade; a contact is re-synced."""

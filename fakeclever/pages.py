@@ -3,6 +3,7 @@
 A list is ``{"data": [{"data": obj, "uri": ...}], "links": [...]}`` with ``self`` always,
 ``next`` unless this is the last page, and ``prev`` when the request paged from a cursor
 (API_FACTS §1). Link URIs are host-relative paths with the version and the query.
+Events page by *groups* (re-sent copies and the event they precede) that a page never splits.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class PageRequest:
 
 
 Item = tuple[str, dict[str, Any]]  # (ID, object)
+Group = tuple[str, list[Item]]  # (cursor ID, items served together)
 
 
 def take(items: Iterable[Item], count: int) -> list[Item]:
@@ -81,26 +83,49 @@ def objects(ids: Iterable[str], fetch: Callable[[str], dict[str, Any] | None]) -
             yield item_id, obj
 
 
+def take_groups(groups: Iterable[Group], limit: int) -> tuple[list[Group], bool]:
+    """Whole groups until ``limit`` items are reached (the last one may run past it), and
+    whether a non-empty group follows."""
+    page: list[Group] = []
+    size = 0
+    for group in groups:
+        if not group[1]:
+            continue
+        if size >= limit:
+            return page, True
+        page.append(group)
+        size += len(group[1])
+    return page, False
+
+
 def envelope(
     request: PageRequest,
     *,
     forward: Iterator[Item] | None,
     backward: Iterator[Item] | None,
     uri: Callable[[str], str],
+    groups: Iterator[Group] | None = None,
 ) -> dict[str, Any]:
-    """A list response: ``backward`` (newest first) serves ``ending_before``, else ``forward``."""
+    """A list response: ``backward`` (newest first) serves ``ending_before``, else ``forward``
+    or, for events, ``groups`` (the cursors of the first and last group make the links)."""
     if backward is not None:
         page = take(backward, request.limit)[::-1]
         more = bool(page)
+        cursors = [item_id for item_id, _ in page[:1] + page[-1:]]
+    elif groups is not None:
+        taken, more = take_groups(groups, request.limit)
+        page = [item for _, items in taken for item in items]
+        cursors = [cursor for cursor, _ in taken[:1] + taken[-1:]]
     else:
         if forward is None:
             raise ValueError("a page needs a forward or a backward iterator")
         page = take(forward, request.limit + 1)
         more = len(page) > request.limit
         page = page[: request.limit]
+        cursors = [item_id for item_id, _ in page[:1] + page[-1:]]
     links = [{"rel": "self", "uri": request.self_uri()}]
     if page and more:
-        links.append({"rel": "next", "uri": request.link(starting_after=page[-1][0])})
+        links.append({"rel": "next", "uri": request.link(starting_after=cursors[-1])})
     if page and (request.after is not None or request.before is not None):
-        links.append({"rel": "prev", "uri": request.link(ending_before=page[0][0])})
+        links.append({"rel": "prev", "uri": request.link(ending_before=cursors[0])})
     return {"data": [{"data": obj, "uri": uri(item_id)} for item_id, obj in page], "links": links}

@@ -127,6 +127,24 @@ def base_student(population: Population, district_id: str, index: int) -> User:
     }
 
 
+def new_student(
+    population: Population, district_id: str, student_id: str, index: int, now: str
+) -> User:
+    """A student the SIS adds later: generated like base student ``index`` (an index past the
+    base, so its numbers are its own) under ``student_id``, created ``now``."""
+    user = base_student(population, district_id, index)
+    role = {**user["roles"]["student"], "created": now, "last_modified": now,
+            "legacy_id": student_id}  # fmt: skip
+    return {**user, "id": student_id, "created": now, "last_modified": now,
+            "roles": {"student": role}}  # fmt: skip
+
+
+def restored_student(former: User, now: str) -> User:
+    """A deleted student back under its old ID: its last record, modified ``now``."""
+    role = {**former["roles"]["student"], "last_modified": now}
+    return {**former, "last_modified": now, "roles": {**former["roles"], "student": role}}
+
+
 def is_contact(user: User) -> bool:
     """Whether a v3 user holds the contact role."""
     return (user.get("roles") or {}).get("contact") is not None

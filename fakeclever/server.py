@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from fakeclever.district import FakeDistrict
-from fakeclever.events import Event
+from fakeclever.events import Event, page_groups
 from fakeclever.faults import Fault, retry_after_header
-from fakeclever.pages import Item, PageError, PageRequest, envelope, objects
+from fakeclever.pages import PageError, PageRequest, envelope, objects
 from fakeclever.records import relationships_of, v2_student
-from fakeclever.store import page_ids
+from fakeclever.segments import page_ids
 
 if TYPE_CHECKING:
     from fakeclever.fake import FakeClever
@@ -223,27 +223,27 @@ async def _events(request: web.Request) -> web.Response:
     wanted = set(request.query.getall("record_type", []))
     school = request.query.get("school")
 
-    def keep(events: Iterator[Event]) -> Iterator[Item]:
-        for event in events:
-            if wanted and event["type"].split(".", 1)[0] not in wanted:
-                continue
-            if school and not _at_school(event["data"]["object"], school):
-                continue
-            yield event["id"], event
+    def keep(event: Event) -> bool:
+        if wanted and event["type"].split(".", 1)[0] not in wanted:
+            return False
+        return not school or _at_school(event["data"]["object"], school)
 
     uri = lambda i: f"/{version}/events/{i}"  # noqa: E731
-    if page.before is not None:
+    if page.before is not None:  # backward: the original events only
         end = len(feed) if page.before == "last" else feed.position(page.before)
         if end is None:
             return _not_found(f"event {page.before}")
-        return _json(envelope(page, forward=None, backward=keep(feed.backward(end)), uri=uri))
+        backward = ((e["id"], e) for e in feed.backward(end) if keep(e))
+        return _json(envelope(page, forward=None, backward=backward, uri=uri))
     start = 0
     if page.after is not None:
         at = feed.position(page.after)
         if at is None:
             return _not_found(f"event {page.after} (unknown or older than 30 days)")
         start = at + 1
-    return _json(envelope(page, forward=keep(feed.forward(start)), backward=None, uri=uri))
+    runs = page_groups(feed.served(start), keep)
+    groups = ((cursor, [(e["id"], e) for e in run]) for cursor, run in runs)
+    return _json(envelope(page, forward=None, backward=None, groups=groups, uri=uri))
 
 
 def _at_school(obj: dict[str, Any], school: str) -> bool:

@@ -2,47 +2,28 @@
 
 The overlay maps a user ID to its current object (``None`` once deleted); anything not in it
 is the generated base record. Lists are paged through ID *sequences* (a virtual range of
-base IDs, then the IDs created later), so ``starting_after`` is a binary search and a page
-costs O(page) however big the district is. The v2.1 view (one Contact per contact and
-student) is derived the same way: base pairs by arithmetic, changed contacts from the overlay.
+base IDs, then the IDs created later: contacts, then students; see ``segments``), so
+``starting_after`` is a binary search and a page costs O(page) however big the district is.
+The v2.1 view (one Contact per contact and student) is derived the same way: base pairs by
+arithmetic, changed contacts from the overlay. Deleted students' last records are kept, so
+a student can come back under its old ID.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 from fakeclever.ids import V2_SLOTS, Space, make_id, parse_id
 from fakeclever.population import Population
 from fakeclever.records import User, base_contact, base_student, is_contact, relationships_of
 from fakeclever.records import v2_contact as build_v2_contact
+from fakeclever.segments import IdRange
 
 Pair = tuple[str, str, str | None, str | None]
 #: Base records recently built; a change reads its record several times.
 _BASE_CACHE = 16_384
-
-
-class IdRange(Sequence[str]):
-    """The IDs ``make_id(tag, space, 0 .. count-1)`` as a sequence, never materialised."""
-
-    def __init__(self, tag: str, space: Space, count: int) -> None:
-        self._tag, self._space, self._count = tag, space, count
-
-    def __len__(self) -> int:
-        return self._count
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(self._count))]
-        if not 0 <= index < self._count:
-            raise IndexError(index)
-        return make_id(self._tag, self._space, index)
 
 
 class Store:
@@ -54,6 +35,8 @@ class Store:
         self.tag = population.tag
         self.users: dict[str, User | None] = {}
         self.created_ids: list[str] = []  # contacts created after the base, ascending
+        self.created_student_ids: list[str] = []  # student IDs handed out later, ascending
+        self.former_students: dict[str, User] = {}  # deleted student -> its last record
         self._extra_contacts: dict[str, set[str]] = {}  # student -> contacts from the overlay
         self.counts = {"students": population.students, "contacts": population.contacts}
         # v2.1: current pairs of every contact in the overlay, and who owns each v2 ID.
@@ -97,6 +80,16 @@ class Store:
             return parsed.counter < pop.students
         return parsed.space == Space.CONTACT and parsed.counter < pop.contacts
 
+    def is_student(self, user_id: str) -> bool:
+        """Whether a current student has that ID, without building its record."""
+        if user_id in self.users:
+            user = self.users[user_id]
+            return user is not None and "student" in (user.get("roles") or {})
+        parsed = parse_id(user_id)
+        if parsed is None or parsed.tag != self.tag or parsed.space != Space.STUDENT:
+            return False
+        return parsed.counter < self.population.students
+
     def put(self, user_id: str, user: User | None) -> None:
         """Record a user's new state (None deletes it) and keep counts and indexes in step."""
         before = self.user(user_id)
@@ -109,6 +102,8 @@ class Store:
             self.counts[role] += 1
         elif user is None:
             self.counts[role] -= 1
+            if role == "students":
+                self.former_students[user_id] = before
         for entry in relationships_of(user or {}):
             self._extra_contacts.setdefault(entry["student"], set()).add(user_id)
 
@@ -118,19 +113,31 @@ class Store:
         self.created_ids.append(user_id)
         return user_id
 
+    def new_student_id(self) -> str:
+        """An ID for a student created later: above every base and created contact ID."""
+        student_id = make_id(self.tag, Space.CREATED_STUDENT, len(self.created_student_ids))
+        self.created_student_ids.append(student_id)
+        return student_id
+
+    def created_student_index(self, student_id: str) -> int | None:
+        """Which :meth:`new_student_id` handed out that ID (0 for the first), or None."""
+        parsed = parse_id(student_id)
+        if parsed is None or parsed.tag != self.tag or parsed.space != Space.CREATED_STUDENT:
+            return None
+        return parsed.counter if parsed.counter < len(self.created_student_ids) else None
+
     def id_segments(self, role: str | None) -> list[Sequence[str]]:
         """The ID sequences of a role, in ascending ID order."""
         pop = self.population
         students = IdRange(self.tag, Space.STUDENT, pop.students)
-        contacts: list[Sequence[str]] = [
-            IdRange(self.tag, Space.CONTACT, pop.contacts),
-            self.created_ids,
-        ]
+        contacts = IdRange(self.tag, Space.CONTACT, pop.contacts)
         if role == "student":
-            return [students]
+            return [students, self.created_student_ids]
         if role == "contact":
-            return contacts
-        return [students, *contacts] if role is None else []
+            return [contacts, self.created_ids]
+        if role is None:
+            return [students, contacts, self.created_ids, self.created_student_ids]
+        return []
 
     def contacts_of(self, student_id: str) -> list[str]:
         """The current contacts relating to a student, ascending (for ``mycontacts``)."""
@@ -148,7 +155,12 @@ class Store:
         return found
 
     def ground_truth(self) -> frozenset[Pair]:
-        """Every (contact, student, relationship, type) as the district holds it now."""
+        """Every (contact, student, relationship, type) that is a privilege now: the contact
+        exists and lists the student, and the student exists.
+
+        An unchanged base contact lists base students only, which exist unless the overlay
+        deleted them, so the walk over the base reads the overlay and builds no record.
+        """
         pop = self.population
         pairs: set[Pair] = set()
         users = self.users
@@ -158,10 +170,13 @@ class Store:
                 contact_id = pop.contact_id(first + offset)
                 if contact_id not in users:
                     for e in entries:
-                        pairs.add((contact_id, e["student"], e.get("relationship"), e.get("type")))
+                        student = e["student"]
+                        if student not in users or users[student] is not None:
+                            pairs.add((contact_id, student, e.get("relationship"), e.get("type")))
         for contact_id, user in self.users.items():
             if user is not None and is_contact(user):
-                pairs.update(_pairs(contact_id, relationships_of(user)))
+                live = [e for e in relationships_of(user) if self.is_student(e["student"])]
+                pairs.update(_pairs(contact_id, live))
         return frozenset(pairs)
 
     # --- v2.1 contacts --------------------------------------------------------------------
@@ -241,22 +256,6 @@ class Store:
             for slot, entry in enumerate(relationships_of(before)):
                 v2_id = make_id(self.tag, Space.V2_CONTACT, parsed.counter * V2_SLOTS + slot)
                 self.set_v2_pair(contact_id, entry["student"], v2_id)
-
-
-def page_ids(
-    segments: list[Sequence[str]], *, after: str | None = None, before: str | None = None
-) -> Iterator[str]:
-    """IDs of the segments after ``after`` (ascending) or, with ``before``, the ones just
-    before it (descending: the caller takes what it needs and reverses)."""
-    if before is not None:
-        for segment in reversed(segments):
-            for index in range(bisect_left(segment, before) - 1, -1, -1):
-                yield segment[index]
-        return
-    for segment in segments:
-        start = 0 if after is None else bisect_right(segment, after)
-        for index in range(start, len(segment)):
-            yield segment[index]
 
 
 def _pairs(contact_id: str, entries: Sequence[dict[str, Any]]) -> Iterator[Pair]:

@@ -69,3 +69,30 @@ async def test_the_same_seed_gives_the_same_tokens_and_districts() -> None:
                 process.kill()
                 await process.wait()
     assert lines[0]["districts"] == lines[1]["districts"]
+
+
+async def test_a_trickle_with_quirks_re_sends_earlier_events_under_their_ids() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", COMMAND, "serve", "--seed", "4", "--contacts", "30",
+        "--trickle-interval", "0.02", "--trickle-batch", "3", "--trickle-quirks",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        startup = json.loads(await asyncio.wait_for(process.stdout.readline(), timeout=30))
+        headers = {"Authorization": f"Bearer {startup['districts'][0]['token']}"}
+        async with httpx.AsyncClient(base_url=startup["base_url"], headers=headers) as http:
+
+            async def re_sent() -> list[str] | None:
+                body = (await http.get("/v3.0/events", params={"limit": 10_000})).json()
+                ids = [item["data"]["id"] for item in body["data"]]
+                return ids if len(set(ids)) < len(ids) else None
+
+            await eventually(re_sent, timeout_s=30, what="an event re-sent by the trickle")
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

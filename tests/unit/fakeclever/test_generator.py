@@ -10,7 +10,7 @@ from multidict import MultiDict
 
 from fakeclever import FakeClever
 from fakeclever.pages import PageRequest, envelope, objects
-from fakeclever.store import page_ids
+from fakeclever.segments import page_ids
 from tests.fake_clever_fixtures import present
 
 HEX24 = re.compile(r"^[0-9a-f]{24}$")
