@@ -9,20 +9,25 @@ the committed state.
 
 A district's progress is written on every record (its last offset), so it is kept small: the
 recently deleted contacts that a re-created contact may be linked to live in a table of
-their own, written only when they change.
+their own, written only when they change. So do the IDs of the events applied, a key each.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, MutableMapping
 from dataclasses import replace
 from typing import Protocol
 
 from schemas.codec import Codec
 from schemas.records import ContactSnapshot
-from streams.processor.encoding import decode_grants, decode_progress, encode_progress
-from streams.processor.store import ContactGrants, DistrictProgress
+from streams.processor.encoding import (
+    decode_grants,
+    decode_progress,
+    decode_student,
+    encode_progress,
+    encode_student,
+)
+from streams.processor.store import ContactGrants, DistrictProgress, StudentEntry
 from streams.writers.contact_writer import ContactWriter
 from streams.writers.grants_writer import GrantsWriter
 
@@ -34,7 +39,7 @@ def _key(*parts: str) -> bytes:
 
 
 class TableSet(Protocol):
-    """The five tables (see ``streams.tables``), whatever keeps them."""
+    """The six tables (see ``streams.tables``), whatever keeps them."""
 
     @property
     def contacts(self) -> MutableMapping[bytes, bytes]: ...
@@ -50,6 +55,9 @@ class TableSet(Protocol):
 
     @property
     def deleted(self) -> MutableMapping[bytes, bytes]: ...
+
+    @property
+    def events(self) -> MutableMapping[bytes, bytes]: ...
 
 
 class TableStore:
@@ -79,24 +87,22 @@ class TableStore:
     def delete_contact(self, district_id: str, contact_id: str) -> None:
         self._tables.contacts.pop(_key(district_id, contact_id), None)
 
-    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]:
-        data = self._tables.students.get(_key(district_id, student_id))
-        return frozenset() if data is None else frozenset(json.loads(data))
+    def contact_ids(self, district_id: str) -> Iterator[str]:
+        return self._ids(self._tables.contacts, district_id)
 
-    def set_contacts_of_student(
-        self, district_id: str, student_id: str, contacts: frozenset[str]
-    ) -> None:
-        key = _key(district_id, student_id)
-        if contacts:
-            self._tables.students[key] = json.dumps(sorted(contacts)).encode("utf-8")
+    def get_student(self, district_id: str, student_id: str) -> StudentEntry | None:
+        data = self._tables.students.get(_key(district_id, student_id))
+        return None if data is None else decode_student(district_id, student_id, data)
+
+    def put_student(self, entry: StudentEntry) -> None:
+        key = _key(entry.district_id, entry.student_id)
+        if entry.kept:
+            self._tables.students[key] = encode_student(entry)
         else:
             self._tables.students.pop(key, None)
 
-    def contact_ids(self, district_id: str) -> Iterator[str]:
-        prefix = _key(district_id, "")
-        # A list first: the caller deletes contacts while it walks them.
-        found = [key[len(prefix) :] for key in self._tables.contacts if key.startswith(prefix)]
-        return iter([contact.decode("utf-8") for contact in found])
+    def student_ids(self, district_id: str) -> Iterator[str]:
+        return self._ids(self._tables.students, district_id)
 
     def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None:
         data = self._tables.grants.get(_key(district_id, contact_id))
@@ -135,6 +141,32 @@ class TableStore:
         data = encode_progress(deleted_only)
         self._tables.deleted[_key(district_id)] = data
         self._deleted[district_id] = (data, deleted_only)
+
+    def event_day(self, district_id: str, event_id: str) -> int | None:
+        data = self._tables.events.get(_key(district_id, event_id))
+        return None if data is None else int(data)
+
+    def remember_event(self, district_id: str, event_id: str, day: int) -> None:
+        self._tables.events[_key(district_id, event_id)] = str(day).encode("ascii")
+
+    def forget_event(self, district_id: str, event_id: str) -> None:
+        self._tables.events.pop(_key(district_id, event_id), None)
+
+    def remembered_events(self, district_id: str) -> Iterator[tuple[str, int]]:
+        events = self._tables.events
+        days = [(event_id, events.get(_key(district_id, event_id))) for event_id in
+                self._ids(events, district_id)]  # fmt: skip
+        return iter([(event_id, int(day)) for event_id, day in days if day is not None])
+
+    @staticmethod
+    def _ids(table: MutableMapping[bytes, bytes], district_id: str) -> Iterator[str]:
+        """The IDs after ``district/`` of ``table``'s keys, read before the caller writes."""
+        prefix = _key(district_id, "")
+        with_prefix = getattr(table, "with_prefix", None)
+        keys = with_prefix(prefix) if with_prefix is not None else table
+        # A list first: the caller deletes entries while it walks them.
+        found = [key[len(prefix) :] for key in keys if key.startswith(prefix)]
+        return iter([found_id.decode("utf-8") for found_id in found])
 
     def _recently_deleted(self, district_id: str) -> tuple[tuple[str, ContactSnapshot], ...]:
         data = self._tables.deleted.get(_key(district_id))

@@ -7,10 +7,11 @@ over the partition recovers exactly the district's state from the changelog.
 | table | key | value |
 | --- | --- | --- |
 | ``contacts`` | ``district/contact`` | ``ContactSnapshot``, Avro single-object |
-| ``students`` | ``district/student`` | the student's contact IDs, JSON list |
-| ``grants`` | ``district/contact`` | when each live pair was granted (and reissued from), JSON |
+| ``students`` | ``district/student`` | exists? last sync, the contacts listing it, JSON |
+| ``grants`` | ``district/contact`` | live pairs: granted when, reissued from, last change, JSON |
 | ``districts`` | ``district`` | the district's progress (last record applied, sync), JSON |
 | ``deleted`` | ``district`` | the district's recently deleted contacts, JSON |
+| ``events`` | ``district/event`` | the day of a Clever event applied, ASCII digits |
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ STUDENTS = "students"
 GRANTS = "grants"
 DISTRICTS = "districts"
 DELETED = "deleted"
+EVENTS = "events"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +38,7 @@ class WorkerTables:
     grants: TableT[bytes, bytes]
     districts: TableT[bytes, bytes]
     deleted: TableT[bytes, bytes]
+    events: TableT[bytes, bytes]
 
     @classmethod
     def declare(cls, app: faust.App, *, partitions: int) -> WorkerTables:
@@ -52,8 +55,9 @@ class WorkerTables:
 
         return cls(
             contacts=table(CONTACTS, "Each contact's IDs and student relationships."),
-            students=table(STUDENTS, "Each student's contacts: revokes them all on deletion."),
-            grants=table(GRANTS, "When each live pair was granted, for the state topic."),
+            students=table(STUDENTS, "Each student: exists, last sync, the contacts listing it."),
+            grants=table(GRANTS, "Each contact's live pairs, for the state topic."),
             districts=table(DISTRICTS, "Each district's progress through the raw stream."),
             deleted=table(DELETED, "Recently deleted contacts a re-created one may replace."),
+            events=table(EVENTS, "The Clever events applied, for 31 days of event time."),
         )

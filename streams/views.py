@@ -28,22 +28,31 @@ def _privilege(privilege: Privilege) -> dict[str, Any]:
     }
 
 
-def students_of(snapshot: ContactSnapshot) -> list[dict[str, Any]]:
-    """The students a contact may see, with the privilege for each."""
+def _live_students(store: TableStore, district: str, contact: str) -> frozenset[str]:
+    """The students a contact may see: its live pairs (a listed student may not exist)."""
+    grants = store.get_grants(district, contact)
+    return frozenset(grant.student_id for grant in grants.grants) if grants else frozenset()
+
+
+def students_of(snapshot: ContactSnapshot, live: frozenset[str]) -> list[dict[str, Any]]:
+    """The students of ``live`` that a contact lists, with the privilege for each."""
     return [
         {"student_id": relation.student_id, **_privilege(relation.privilege)}
         for relation in sorted(snapshot.relationships, key=lambda r: r.student_id)
+        if relation.student_id in live
     ]
 
 
 def contacts_of_student_body(store: TableStore, district: str, student: str) -> dict[str, Any]:
-    """The answer of ``/districts/{district}/students/{student}/contacts``."""
+    """The answer of ``/districts/{district}/students/{student}/contacts``: the contacts
+    that may see the student (none while it does not exist)."""
     contacts = []
-    for contact_id in sorted(store.contacts_of_student(district, student)):
+    entry = store.get_student(district, student)
+    for contact_id in sorted(entry.listed_by if entry is not None and entry.exists else ()):
         snapshot = store.get_contact(district, contact_id)
-        relation = next(
-            (r for r in snapshot.relationships if r.student_id == student), None
-        ) if snapshot else None  # fmt: skip
+        if snapshot is None or student not in _live_students(store, district, contact_id):
+            continue
+        relation = next((r for r in snapshot.relationships if r.student_id == student), None)
         if relation is not None:
             contacts.append({"contact_id": contact_id, **_privilege(relation.privilege)})
     return {"district_id": district, "student_id": student, "contacts": contacts}
@@ -52,7 +61,8 @@ def contacts_of_student_body(store: TableStore, district: str, student: str) -> 
 def students_of_contact_body(store: TableStore, district: str, contact: str) -> dict[str, Any]:
     """The answer of ``/districts/{district}/contacts/{contact}/students``."""
     snapshot = store.get_contact(district, contact)
-    students = students_of(snapshot) if snapshot else []
+    live = _live_students(store, district, contact)
+    students = students_of(snapshot, live) if snapshot else []
     return {"district_id": district, "contact_id": contact, "students": students}
 
 

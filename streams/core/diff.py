@@ -1,10 +1,10 @@
-"""A contact's old pairs against its new ones: the grants, revokes and changes between them.
+"""A contact's old live pairs against its new ones: the grants, revokes and changes between
+them, and the cosmetic rewrites that change no privilege.
 
 The whole new object of an update is compared with the whole state held, never only
 Clever's ``previous_attributes``: those name changed fields but not which student a changed
-``student_relationships`` entry was for, and replaying an event must give the same result
-as applying it once. Equal states give no changes, which is what makes a repeated event
-emit nothing.
+``student_relationships`` entry was for. Equal states give no changes, which is what makes a
+change Clever repeats under a new event ID emit nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from datetime import datetime
 from schemas.identity import change_id
 from schemas.records import Cause, Privilege, PrivilegeChange
 from schemas.values import ChangeKind
+from streams.core.normalise import equivalent
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +44,11 @@ class PairChange:
 
 
 def diff(old: Mapping[str, Privilege], new: Mapping[str, Privilege]) -> list[PairChange]:
-    """The changes from ``old`` to ``new`` privileges by student ID, sorted by student ID.
+    """The changes from ``old`` to ``new`` live privileges by student ID, sorted by student ID.
 
-    A student only in ``new`` is GRANTED, only in ``old`` REVOKED, in both with another
-    privilege CHANGED. Privileges are compared whole, Clever's raw text included: a district
-    rewriting ``parent`` as ``Parent`` is a CHANGED whose symbols are equal, so the state
-    downstream keeps Clever's current text (consumers that care about the symbols only can
-    compare ``before`` and ``after``).
+    A student only in ``new`` is GRANTED, only in ``old`` REVOKED, in both with privileges
+    that are not ``equivalent`` CHANGED. A privilege rewritten without changing its meaning
+    (``parent`` as ``Parent``) is no change: ``restated`` gives those.
     """
     changes: list[PairChange] = []
     for student_id in sorted({*old, *new}):
@@ -60,10 +59,27 @@ def diff(old: Mapping[str, Privilege], new: Mapping[str, Privilege]) -> list[Pai
             kind = ChangeKind.GRANTED
         elif after is None:
             kind = ChangeKind.REVOKED
+        elif equivalent(before, after):
+            continue
         else:
             kind = ChangeKind.CHANGED
         changes.append(PairChange(kind, student_id, before, after))
     return changes
+
+
+def restated(
+    old: Mapping[str, Privilege], new: Mapping[str, Privilege]
+) -> list[tuple[str, Privilege]]:
+    """The pairs live on both sides whose privilege was rewritten without changing: Clever's
+    text differs, the meaning does not (``equivalent``). Sorted by student ID, with the new
+    privilege: the state topic keeps Clever's current text, the change stream says nothing."""
+    return [
+        (student_id, after)
+        for student_id, after in sorted(new.items())
+        if (before := old.get(student_id)) is not None
+        and before != after
+        and equivalent(before, after)
+    ]
 
 
 def revoke_all(pairs: Mapping[str, Privilege]) -> list[PairChange]:
@@ -88,14 +104,19 @@ def to_privilege_changes(
     district_id: str,
     contact_id: str,
     cause: Cause,
+    record_number: int,
+    first_ordinal: int,
     occurred_at: datetime | None,
     emitted_at: datetime,
     reissued_from_contact_id: str | None = None,
 ) -> list[PrivilegeChange]:
     """The contract's records of ``changes`` for one contact, each with its deterministic ID.
 
-    ``reissued_from_contact_id`` goes on grants only: it says which deleted contact a grant
-    replaces, which means nothing on a revoke or a change.
+    ``record_number`` is the causing raw record's number in its district's stream, and the
+    changes take the ordinals from ``first_ordinal`` on among that record's changes: no two
+    changes share both, so their IDs differ by construction. ``reissued_from_contact_id``
+    goes on grants only: it says which deleted contact a grant replaces, which means nothing
+    on a revoke or a change.
     """
     return [
         PrivilegeChange(
@@ -104,6 +125,8 @@ def to_privilege_changes(
                 contact_id=contact_id,
                 student_id=change.student_id,
                 cause=cause,
+                record_number=record_number,
+                ordinal=first_ordinal + ordinal,
             ),
             kind=change.kind,
             district_id=district_id,
@@ -118,5 +141,5 @@ def to_privilege_changes(
             occurred_at=occurred_at,
             emitted_at=emitted_at,
         )
-        for change in changes
+        for ordinal, change in enumerate(changes)
     ]

@@ -157,6 +157,45 @@ def _phone_type_of_text(value: str) -> PhoneType:
     return PhoneType.from_clever(_key(value))
 
 
+#: Symbols that say Clever's text names nothing we know: their text is all they carry.
+_VAGUE: Final = frozenset(
+    {
+        Relationship.UNSPECIFIED,
+        Relationship.UNRECOGNIZED,
+        ContactType.UNSPECIFIED,
+        ContactType.UNRECOGNIZED,
+    }
+)
+
+
+def equivalent(first: Privilege, second: Privilege) -> bool:
+    """Whether two privileges are the same once normalised: a change between them is cosmetic.
+
+    The same relationship and contact-type symbols, and, where a symbol is ``UNSPECIFIED``
+    or ``UNRECOGNIZED`` (so its text is all it says), the same text but for case,
+    surrounding whitespace, and null versus ``""``. ``parent`` and ``Parent`` are
+    equivalent, as are ``Aunt/Uncle`` and ``aunt / uncle`` (both AUNT_UNCLE); ``Step-dad``
+    and ``Stepdad`` (both UNRECOGNIZED) are not. The rule of ``docs/topics.md``: only a
+    change between privileges that are not equivalent is CHANGED.
+    """
+    if first.relationship is not second.relationship:
+        return False
+    if first.contact_type is not second.contact_type:
+        return False
+    if first.relationship in _VAGUE and _fold(first.relationship_raw) != _fold(
+        second.relationship_raw
+    ):
+        return False
+    return first.contact_type not in _VAGUE or _fold(first.contact_type_raw) == _fold(
+        second.contact_type_raw
+    )
+
+
+def _fold(raw: str | None) -> str:
+    """Clever's text as ``equivalent`` compares it: case and surrounding blanks ignored."""
+    return (raw or "").strip().casefold()
+
+
 def _specificity(privilege: Privilege) -> int:
     """2 per field with a known symbol, 1 per UNRECOGNIZED one (its raw text says something)."""
     relationship, contact_type = privilege.relationship, privilege.contact_type

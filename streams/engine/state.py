@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Final, Protocol
 
-from streams.tables import CONTACTS, DELETED, DISTRICTS, GRANTS, STUDENTS
+from streams.tables import CONTACTS, DELETED, DISTRICTS, EVENTS, GRANTS, STUDENTS
 
 #: Every table of the worker, as named in the changelog's keys.
-TABLE_NAMES: Final = (CONTACTS, STUDENTS, GRANTS, DISTRICTS, DELETED)
+TABLE_NAMES: Final = (CONTACTS, STUDENTS, GRANTS, DISTRICTS, DELETED, EVENTS)
 
 #: (table, key) -> the value, None deleting it.
 Writes = Mapping[tuple[str, bytes], bytes | None]
@@ -162,7 +162,7 @@ _ABSENT: Final = object()
 
 
 class Tables:
-    """The five tables of one partition, as ``streams.store.TableStore`` reads and writes them."""
+    """The six tables of one partition, as ``streams.store.TableStore`` reads and writes them."""
 
     def __init__(
         self,
@@ -175,6 +175,7 @@ class Tables:
         self.grants = TableView(backing, GRANTS, pending, unsent)
         self.districts = TableView(backing, DISTRICTS, pending, unsent)
         self.deleted = TableView(backing, DELETED, pending, unsent)
+        self.events = TableView(backing, EVENTS, pending, unsent)
 
 
 class PartitionState:

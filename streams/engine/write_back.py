@@ -2,19 +2,21 @@
 
 Through ``TableStore`` alone, every record decodes what it reads and encodes what it
 writes: its district's progress (read and written by every record), the contact, its
-students and grants. Most of that is the same keys again and again; this store keeps what
-was read or written as objects and encodes only the last value of each written key, when
-the engine commits (``flush``). What it keeps stays valid after a commit, which made the
-tables hold exactly those values, so later transactions read it without decoding; an
-aborted transaction drops it all (``forget``), like the pending table writes below it.
+students and grants, its event ID. Most of that is the same keys again and again; this
+store keeps what was read or written as objects and encodes only the last value of each
+written key, when the engine commits (``flush``). What it keeps stays valid after a
+commit, which made the tables hold exactly those values, so later transactions read it
+without decoding; an aborted transaction drops it all (``forget``), like the pending table
+writes below it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from schemas.records import ContactSnapshot
-from streams.processor.store import ContactGrants, DistrictProgress
+from streams.processor.store import ContactGrants, DistrictProgress, StudentEntry
 from streams.store import TableStore
 
 
@@ -26,14 +28,16 @@ class WriteBackStore:
         #: How many values of a table are kept past a flush, at most.
         self._keep = keep
         self._contacts: dict[tuple[str, str], ContactSnapshot | None] = {}
-        self._students: dict[tuple[str, str], frozenset[str]] = {}
+        self._students: dict[tuple[str, str], StudentEntry | None] = {}
         self._grants: dict[tuple[str, str], ContactGrants | None] = {}
         self._districts: dict[str, DistrictProgress | None] = {}
+        self._events: dict[tuple[str, str], int | None] = {}
         #: The keys written since the last flush, per table.
         self._written_contacts: set[tuple[str, str]] = set()
         self._written_students: set[tuple[str, str]] = set()
         self._written_grants: set[tuple[str, str]] = set()
         self._written_districts: set[str] = set()
+        self._written_events: set[tuple[str, str]] = set()
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
         key = (district_id, contact_id)
@@ -53,25 +57,28 @@ class WriteBackStore:
         self._contacts[key] = None
         self._written_contacts.add(key)
 
-    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]:
-        key = (district_id, student_id)
-        try:
-            return self._students[key]
-        except KeyError:
-            found = self._students[key] = self._store.contacts_of_student(district_id, student_id)
-            return found
-
-    def set_contacts_of_student(
-        self, district_id: str, student_id: str, contacts: frozenset[str]
-    ) -> None:
-        key = (district_id, student_id)
-        self._students[key] = contacts
-        self._written_students.add(key)
-
     def contact_ids(self, district_id: str) -> Iterable[str]:
         # Rare (a sync's end): the table's own listing, once the deferred writes are in.
         self.flush()
         return self._store.contact_ids(district_id)
+
+    def get_student(self, district_id: str, student_id: str) -> StudentEntry | None:
+        key = (district_id, student_id)
+        try:
+            return self._students[key]
+        except KeyError:
+            found = self._students[key] = self._store.get_student(district_id, student_id)
+            return found
+
+    def put_student(self, entry: StudentEntry) -> None:
+        key = (entry.district_id, entry.student_id)
+        self._students[key] = entry if entry.kept else None
+        self._written_students.add(key)
+
+    def student_ids(self, district_id: str) -> Iterable[str]:
+        # As rare as contact_ids.
+        self.flush()
+        return self._store.student_ids(district_id)
 
     def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None:
         key = (district_id, contact_id)
@@ -97,6 +104,29 @@ class WriteBackStore:
         self._districts[progress.district_id] = progress
         self._written_districts.add(progress.district_id)
 
+    def event_day(self, district_id: str, event_id: str) -> int | None:
+        key = (district_id, event_id)
+        try:
+            return self._events[key]
+        except KeyError:
+            found = self._events[key] = self._store.event_day(district_id, event_id)
+            return found
+
+    def remember_event(self, district_id: str, event_id: str, day: int) -> None:
+        key = (district_id, event_id)
+        self._events[key] = day
+        self._written_events.add(key)
+
+    def forget_event(self, district_id: str, event_id: str) -> None:
+        key = (district_id, event_id)
+        self._events[key] = None
+        self._written_events.add(key)
+
+    def remembered_events(self, district_id: str) -> Iterable[tuple[str, int]]:
+        # Once a day of a district's event time.
+        self.flush()
+        return self._store.remembered_events(district_id)
+
     def flush(self) -> None:
         """Write every key written since the last flush, its last value, to the tables."""
         store = self._store
@@ -107,8 +137,11 @@ class WriteBackStore:
             else:
                 store.put_contact(snapshot)
         for district_id, student_id in self._written_students:
-            contacts = self._students[(district_id, student_id)]
-            store.set_contacts_of_student(district_id, student_id, contacts)
+            entry = self._students[(district_id, student_id)]
+            if entry is None:
+                store.put_student(StudentEntry(district_id=district_id, student_id=student_id))
+            else:
+                store.put_student(entry)
         for key in self._written_grants:
             grants = self._grants[key]
             if grants is not None:
@@ -117,16 +150,25 @@ class WriteBackStore:
             progress = self._districts[district_id]
             if progress is not None:
                 store.put_district(progress)
+        for district_id, event_id in self._written_events:
+            day = self._events[(district_id, event_id)]
+            if day is None:
+                store.forget_event(district_id, event_id)
+            else:
+                store.remember_event(district_id, event_id, day)
         self._clear_written()
-        for cache in (self._contacts, self._students, self._grants, self._districts):
+        for cache in self._caches():
             if len(cache) > self._keep:
                 cache.clear()
 
     def forget(self) -> None:
         """Drop every cached and deferred value (the transaction was aborted)."""
-        for cache in (self._contacts, self._students, self._grants, self._districts):
+        for cache in self._caches():
             cache.clear()
         self._clear_written()
+
+    def _caches(self) -> tuple[dict[Any, Any], ...]:
+        return (self._contacts, self._students, self._grants, self._districts, self._events)
 
     def _clear_written(self) -> None:
         for written in (
@@ -134,5 +176,6 @@ class WriteBackStore:
             self._written_students,
             self._written_grants,
             self._written_districts,
+            self._written_events,
         ):
             written.clear()

@@ -1,21 +1,21 @@
-"""The core's actions applied to the store: a contact upserted or deleted, a student deleted,
-a sync reconciled; each gives the privilege changes and current states it causes.
+"""The core's actions applied to the store: contacts and students upserted or deleted, a sync
+reconciled; each gives the privilege changes and current states it causes.
 
-Every change goes through ``_emit``, which keeps the three views of a pair in step: the
-contact's snapshot (written by the caller), the student-to-contacts index, and the pair's
-grant (time and reissue label). That is what lets a student deletion, or a sync's end, find
-every pair without scanning.
+A pair is live while its contact lists the student and the student exists (``docs/topics.md``),
+and the grants table holds exactly the live pairs (``streams.processor.emit``). A contact's
+listing is stored whole, students that do not exist included, and each student's entry names
+the contacts that list it: so a student's deletion revokes, and its creation grants, without a
+scan. While a sync is open, a pair that was not live becomes live only once the sync's
+snapshot has shown both its contact and its student.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import fields, replace
 
-from schemas.keys import PAIR_SEPARATOR, pair_key
-from schemas.records import Cause, ContactSnapshot, PrivilegeChange, PrivilegeState
+from schemas.records import ContactSnapshot, Privilege
 from schemas.values import ChangeKind
 from streams.core import (
     ContactRecord,
@@ -23,35 +23,11 @@ from streams.core import (
     contact_from_snapshot,
     diff,
     reissued_from,
+    restated,
     revoke_all,
-    to_privilege_changes,
 )
-from streams.processor.store import ContactGrants, DistrictProgress, PairGrant, StateStore
-
-#: Within one contact, revokes first (a revoke never waits), then changes, then grants.
-_KIND_ORDER = {ChangeKind.REVOKED: 0, ChangeKind.CHANGED: 1, ChangeKind.GRANTED: 2}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Context:
-    """What one raw record contributes to everything it changes."""
-
-    district_id: str
-    cause: Cause
-    occurred_at: datetime | None
-    now: datetime
-    #: The Clever event applied (None for sync records), stamped on contacts it writes.
-    event_id: str | None = None
-    #: The sync whose snapshot holds the record, stamped on contacts it writes.
-    sync_id: str | None = None
-
-
-@dataclass(slots=True)
-class Emitted:
-    """The changes and state-topic updates of one raw record, in emission order."""
-
-    changes: list[PrivilegeChange] = field(default_factory=list)
-    states: list[tuple[bytes, PrivilegeState | None]] = field(default_factory=list)
+from streams.processor.emit import Context, Emitted, emit
+from streams.processor.store import DistrictProgress, StateStore, StudentEntry
 
 
 def upsert_contact(
@@ -61,7 +37,7 @@ def upsert_contact(
     context: Context,
     out: Emitted,
 ) -> DistrictProgress:
-    """A contact as it now is: diff against what is held, write it if anything differs.
+    """A contact as it now is: its listing stored, its live pairs diffed against the held ones.
 
     A contact not held before may be a re-creation of a recently deleted one; its grants
     then say so, and the deleted contact leaves the window so it labels one contact only.
@@ -70,12 +46,13 @@ def upsert_contact(
     # The raw record's district is the token's: it wins over what the JSON says.
     if contact.district_id != district_id:
         contact = replace(contact, district_id=district_id)
-    stored = store.get_contact(district_id, contact.contact_id)
-    old = contact_from_snapshot(stored).relationships if stored is not None else {}
+    contact_id = contact.contact_id
+    stored = store.get_contact(district_id, contact_id)
+    old_listing = contact_from_snapshot(stored).relationships if stored is not None else {}
     reissue = None
     if stored is None:
         # Back under its own ID, a deleted contact was not reissued under another.
-        progress = progress.forget_deleted(contact.contact_id)
+        progress = progress.forget_deleted(contact_id)
         # Only a contact without an SIS ID, with students, can be a reissue (see
         # reissued_from): for any other, the window is not read back at all.
         if contact.sis_id is None and contact.relationships and progress.recently_deleted:
@@ -92,7 +69,23 @@ def upsert_contact(
     )
     if stored is None or _differs(stored, snapshot):
         store.put_contact(snapshot)
-    _emit(store, contact.contact_id, diff(old, contact.relationships), context, out, reissue)
+    new_listing = contact.relationships
+    if context.open_sync_id is None and stored is not None and old_listing == new_listing:
+        # The same students listed alike, outside a sync: no pair can change.
+        return progress
+    _relist(store, district_id, contact_id, old_listing, new_listing)
+    old = live_pairs(store, district_id, contact_id, old_listing)
+    contact_shown = context.shown(last_sync_id)
+    new = {
+        student_id: privilege
+        for student_id, privilege in new_listing.items()
+        if student_id in old
+        or (contact_shown and _may_grant(store, district_id, student_id, context))
+    }
+    emit(
+        store, contact_id, diff(old, new), context, out,
+        reissue=reissue, restated=restated(old, new),
+    )  # fmt: skip
     return progress
 
 
@@ -116,39 +109,115 @@ def delete_contact(
 def forget_contact(
     store: StateStore, stored: ContactSnapshot, context: Context, out: Emitted
 ) -> None:
-    """Revoke every pair of ``stored`` and drop it from the store."""
-    store.delete_contact(context.district_id, stored.contact_id)
-    pairs = contact_from_snapshot(stored).relationships
-    _emit(store, stored.contact_id, revoke_all(pairs), context, out, None)
+    """Revoke every live pair of ``stored`` and drop it from the store and the students."""
+    district_id, contact_id = context.district_id, stored.contact_id
+    listing = contact_from_snapshot(stored).relationships
+    live = live_pairs(store, district_id, contact_id, listing)
+    store.delete_contact(district_id, contact_id)
+    _relist(store, district_id, contact_id, listing, {})
+    emit(store, contact_id, revoke_all(live), context, out)
+
+
+def upsert_student(store: StateStore, student_id: str, context: Context, out: Emitted) -> None:
+    """A student exists: if it did not, the pairs of the contacts listing it are granted."""
+    district_id = context.district_id
+    held = store.get_student(district_id, student_id)
+    entry = held or StudentEntry(district_id=district_id, student_id=student_id)
+    shown = replace(entry, exists=True, last_sync_id=context.sync_id or entry.last_sync_id)
+    if shown != held:
+        store.put_student(shown)
+    if entry.exists or not context.shown(shown.last_sync_id):
+        return
+    for contact_id in sorted(entry.listed_by):
+        stored = store.get_contact(district_id, contact_id)
+        if stored is None or not context.shown(stored.last_sync_id):
+            continue  # while a sync is open, only a contact it has shown gains a pair
+        privilege = contact_from_snapshot(stored).relationships.get(student_id)
+        if privilege is not None:
+            grant = PairChange(ChangeKind.GRANTED, student_id, None, privilege)
+            emit(store, contact_id, [grant], context, out)
 
 
 def delete_student(store: StateStore, student_id: str, context: Context, out: Emitted) -> None:
-    """A student is gone: revoke every pair naming them, contact by contact (sorted)."""
-    district_id = context.district_id
-    for contact_id in sorted(store.contacts_of_student(district_id, student_id)):
-        stored = store.get_contact(district_id, contact_id)
-        before = contact_from_snapshot(stored).relationships.get(student_id) if stored else None
-        if stored is None or before is None:
-            continue
-        kept = tuple(entry for entry in stored.relationships if entry.student_id != student_id)
-        store.put_contact(
-            replace(
-                stored, relationships=kept, last_event_id=context.event_id, updated_at=context.now
-            )
-        )
-        revoke = PairChange(ChangeKind.REVOKED, student_id, before, None)
-        _emit(store, contact_id, [revoke], context, out, None)
-    # Whatever the index said, nothing names the student any more.
-    store.set_contacts_of_student(district_id, student_id, frozenset())
+    """A student is gone: every live pair naming it is revoked, contact by contact (sorted).
+
+    The contacts keep listing it, as Clever's records may: it is granted again if it
+    comes back.
+    """
+    entry = store.get_student(context.district_id, student_id)
+    if entry is None or not entry.exists:
+        return
+    _revoke_student(store, entry, context, out)
 
 
 def reconcile(store: StateStore, sync_id: str, context: Context, out: Emitted) -> None:
-    """At a sync's end: every contact its snapshot did not hold is revoked and forgotten."""
+    """At a sync's end: every contact and every student its snapshot did not hold is gone."""
     district_id = context.district_id
     for contact_id in sorted(store.contact_ids(district_id)):
         stored = store.get_contact(district_id, contact_id)
         if stored is not None and stored.last_sync_id != sync_id:
             forget_contact(store, stored, context, out)
+    for student_id in sorted(store.student_ids(district_id)):
+        entry = store.get_student(district_id, student_id)
+        if entry is not None and entry.exists and entry.last_sync_id != sync_id:
+            _revoke_student(store, entry, context, out)
+
+
+def live_pairs(
+    store: StateStore, district_id: str, contact_id: str, listing: Mapping[str, Privilege]
+) -> dict[str, Privilege]:
+    """The live pairs of a contact whose listing is ``listing``: its granted students."""
+    grants = store.get_grants(district_id, contact_id)
+    if grants is None:
+        return {}
+    return {
+        grant.student_id: listing[grant.student_id]
+        for grant in grants.grants
+        if grant.student_id in listing
+    }
+
+
+def _may_grant(store: StateStore, district_id: str, student_id: str, context: Context) -> bool:
+    """Whether a listed student may gain a pair it does not have: it exists, and, while a
+    sync is open, the sync's snapshot has shown it."""
+    entry = store.get_student(district_id, student_id)
+    return entry is not None and entry.exists and context.shown(entry.last_sync_id)
+
+
+def _revoke_student(store: StateStore, entry: StudentEntry, context: Context, out: Emitted) -> None:
+    """Revoke every live pair of the student of ``entry``, and make it not exist."""
+    district_id, student_id = context.district_id, entry.student_id
+    store.put_student(replace(entry, exists=False, last_sync_id=None))
+    for contact_id in sorted(entry.listed_by):
+        stored = store.get_contact(district_id, contact_id)
+        if stored is None:
+            continue
+        listing = contact_from_snapshot(stored).relationships
+        before = live_pairs(store, district_id, contact_id, listing).get(student_id)
+        if before is not None:
+            revoke = PairChange(ChangeKind.REVOKED, student_id, before, None)
+            emit(store, contact_id, [revoke], context, out)
+
+
+def _relist(
+    store: StateStore,
+    district_id: str,
+    contact_id: str,
+    old: Iterable[str],
+    new: Iterable[str],
+) -> None:
+    """Keep each student's ``listed_by`` in step with a contact's listing going old to new."""
+    before, after = set(old), set(new)
+    for student_id in sorted(before ^ after):
+        entry = store.get_student(district_id, student_id) or StudentEntry(
+            district_id=district_id, student_id=student_id
+        )
+        listed_by = (
+            entry.listed_by | {contact_id}
+            if student_id in after
+            else entry.listed_by - {contact_id}
+        )
+        store.put_student(replace(entry, listed_by=listed_by))
 
 
 #: The fields of a contact that are more than the bookkeeping of its last event and write.
@@ -167,93 +236,3 @@ def _differs(stored: ContactSnapshot, snapshot: ContactSnapshot) -> bool:
     A repeat of an event under a new event ID (Clever's way) must not even write the store.
     """
     return bool(_CONTENT(stored) != _CONTENT(snapshot))
-
-
-def _emit(
-    store: StateStore,
-    contact_id: str,
-    pair_changes: Sequence[PairChange],
-    context: Context,
-    out: Emitted,
-    reissue: str | None,
-) -> None:
-    """Record ``pair_changes`` of one contact: changes, states, index and grants in step."""
-    if not pair_changes:
-        return
-    district_id = context.district_id
-    ordered = (
-        pair_changes
-        if len(pair_changes) == 1
-        else sorted(pair_changes, key=lambda change: (_KIND_ORDER[change.kind], change.student_id))
-    )
-    records = to_privilege_changes(
-        ordered,
-        district_id=district_id,
-        contact_id=contact_id,
-        cause=context.cause,
-        occurred_at=context.occurred_at,
-        emitted_at=context.now,
-        reissued_from_contact_id=reissue,
-    )
-    held = store.get_grants(district_id, contact_id)
-    grants = {grant.student_id: grant for grant in (held.grants if held is not None else ())}
-    key_of = _pair_keys(district_id, contact_id)
-    for record in records:
-        student_id = record.student_id
-        key = key_of(student_id)
-        if record.after is None:
-            grants.pop(student_id, None)
-            contacts = store.contacts_of_student(district_id, student_id)
-            store.set_contacts_of_student(district_id, student_id, contacts - {contact_id})
-            out.states.append((key, None))
-        else:
-            if record.kind is ChangeKind.GRANTED or student_id not in grants:
-                grants[student_id] = PairGrant(
-                    student_id=student_id,
-                    granted_at=context.now,
-                    reissued_from_contact_id=record.reissued_from_contact_id,
-                )
-                contacts = store.contacts_of_student(district_id, student_id)
-                store.set_contacts_of_student(district_id, student_id, contacts | {contact_id})
-            grant = grants[student_id]
-            out.states.append(
-                (
-                    key,
-                    PrivilegeState(
-                        district_id=district_id,
-                        contact_id=contact_id,
-                        student_id=student_id,
-                        privilege=record.after,
-                        granted_at=grant.granted_at,
-                        last_change_id=record.change_id,
-                        reissued_from_contact_id=grant.reissued_from_contact_id,
-                        updated_at=context.now,
-                    ),
-                )
-            )
-        out.changes.append(record)
-    store.put_grants(
-        ContactGrants(
-            district_id=district_id,
-            contact_id=contact_id,
-            grants=tuple(grants[student_id] for student_id in sorted(grants)),
-        )
-    )
-
-
-def _pair_keys(district_id: str, contact_id: str) -> Callable[[str], bytes]:
-    """``pair_key`` of one contact's students: the checked prefix encoded once.
-
-    A district or contact ID that a key cannot hold goes to ``pair_key`` itself, so the
-    error (and the dead letter that quotes it) is the same.
-    """
-    if not district_id or not contact_id or PAIR_SEPARATOR in district_id + contact_id:
-        return lambda student_id: pair_key(district_id, contact_id, student_id)
-    prefix = f"{district_id}{PAIR_SEPARATOR}{contact_id}{PAIR_SEPARATOR}"
-
-    def key_of(student_id: str) -> bytes:
-        if not student_id or PAIR_SEPARATOR in student_id:
-            return pair_key(district_id, contact_id, student_id)
-        return (prefix + student_id).encode("utf-8")
-
-    return key_of

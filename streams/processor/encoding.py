@@ -1,9 +1,10 @@
-"""``DistrictProgress`` and ``ContactGrants`` as JSON bytes, for the Faust tables that hold them.
+"""``DistrictProgress``, ``ContactGrants`` and ``StudentEntry`` as JSON bytes, for the tables.
 
 They are the processor's own bookkeeping, not part of the contract, so they are JSON (readable
 with any Kafka tool on the tables' changelogs) rather than Avro. ``ContactSnapshot`` values
 are contract records: store them with ``schemas.codec.default_codec()`` instead. Decoding
-checks every field, so a corrupt changelog entry fails loudly as ``DecodeError``.
+checks every field, so a corrupt changelog entry fails loudly as ``DecodeError``; values
+written before a field was added read with its default.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from schemas.datum import from_datum, to_datum
 from schemas.exceptions import DecodeError
 from schemas.records import ContactSnapshot
-from streams.processor.store import ContactGrants, DistrictProgress, PairGrant
+from streams.processor.store import ContactGrants, DistrictProgress, PairGrant, StudentEntry
 
 _FORMAT = 1
 
@@ -28,6 +29,8 @@ def encode_progress(progress: DistrictProgress) -> bytes:
         "district_id": progress.district_id,
         "last_partition": progress.last_partition,
         "last_offset": progress.last_offset,
+        "record_count": progress.record_count,
+        "event_day": progress.event_day,
         "sync_id": progress.sync_id,
         "recently_deleted": [_snapshot_json(snapshot) for _, snapshot in progress.recently_deleted],
         "skipped": [[record_type, count] for record_type, count in progress.skipped],
@@ -44,6 +47,8 @@ def decode_progress(data: bytes) -> DistrictProgress:
             district_id=_text(document["district_id"]),
             last_partition=_optional_int(document["last_partition"]),
             last_offset=_optional_int(document["last_offset"]),
+            record_count=_int(document.get("record_count", 0)),
+            event_day=_optional_int(document.get("event_day")),
             sync_id=_optional_text(document["sync_id"]),
             recently_deleted=tuple((snapshot.contact_id, snapshot) for snapshot in deleted),
             skipped=tuple((_text(name), _int(count)) for name, count in document["skipped"]),
@@ -59,7 +64,12 @@ def encode_grants(grants: ContactGrants) -> bytes:
         "district_id": grants.district_id,
         "contact_id": grants.contact_id,
         "grants": [
-            [grant.student_id, grant.granted_at.isoformat(), grant.reissued_from_contact_id]
+            [
+                grant.student_id,
+                grant.granted_at.isoformat(),
+                grant.reissued_from_contact_id,
+                grant.last_change_id,
+            ]
             for grant in grants.grants
         ],
     }
@@ -73,17 +83,61 @@ def decode_grants(data: bytes) -> ContactGrants:
         return ContactGrants(
             district_id=_text(document["district_id"]),
             contact_id=_text(document["contact_id"]),
-            grants=tuple(
-                PairGrant(
-                    student_id=_text(student_id),
-                    granted_at=_time(granted_at),
-                    reissued_from_contact_id=_optional_text(reissued_from),
-                )
-                for student_id, granted_at, reissued_from in document["grants"]
-            ),
+            grants=tuple(_grant(*entry) for entry in document["grants"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise DecodeError(f"not ContactGrants: {type(error).__name__}: {error}") from error
+
+
+def _grant(
+    student_id: Any, granted_at: Any, reissued_from: Any, last_change_id: Any = ""
+) -> PairGrant:
+    """One grant of ``encode_grants``'s list (the last change's ID was added later)."""
+    return PairGrant(
+        student_id=_text(student_id),
+        granted_at=_time(granted_at),
+        reissued_from_contact_id=_optional_text(reissued_from),
+        last_change_id=_text(last_change_id),
+    )
+
+
+def encode_student(entry: StudentEntry) -> bytes:
+    """The JSON bytes of a student's entry (its district and ID are the table's key)."""
+    document = {
+        "exists": entry.exists,
+        "last_sync_id": entry.last_sync_id,
+        "listed_by": sorted(entry.listed_by),
+    }
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def decode_student(district_id: str, student_id: str, data: bytes) -> StudentEntry:
+    """The entry ``encode_student`` wrote; ``DecodeError`` if it is not one.
+
+    A JSON list is the index of an earlier version: the contacts with a live pair of an
+    existing student (it listed no others, and knew of no student without a pair).
+    """
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise DecodeError(f"a StudentEntry is not JSON: {error}") from error
+    try:
+        if isinstance(document, list):
+            return StudentEntry(
+                district_id=district_id,
+                student_id=student_id,
+                exists=True,
+                listed_by=frozenset(_text(contact) for contact in document),
+            )
+        return StudentEntry(
+            district_id=district_id,
+            student_id=student_id,
+            exists=_bool(document["exists"]),
+            last_sync_id=_optional_text(document["last_sync_id"]),
+            listed_by=frozenset(_text(contact) for contact in document["listed_by"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise DecodeError(f"not a StudentEntry: {type(error).__name__}: {error}") from error
 
 
 def _document(data: bytes, what: str) -> Mapping[str, Any]:
@@ -123,6 +177,12 @@ def _text(value: Any) -> str:
 
 def _optional_text(value: Any) -> str | None:
     return None if value is None else _text(value)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected a boolean, found {type(value).__name__}")
+    return value
 
 
 def _int(value: Any) -> int:

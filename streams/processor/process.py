@@ -5,10 +5,12 @@ decodes a record, calls ``process`` with its position and a ``StateStore`` over 
 and sends the ``Outputs``. The result depends only on the record, its position, the store and
 ``now``, so replaying the raw topic into an empty store rebuilds the same state.
 
-Idempotency has two layers. A record at or before the district's last applied position is a
-replay of the same Kafka record and is skipped whole (``replayed``). A different record with
-the same content (Clever repeats a change under a new event ID) is applied, but an update is
-diffed as a whole object against the stored contact, so it finds nothing to change.
+Idempotency has three layers. A record at or before the district's last applied position is
+a replay of the same Kafka record and is skipped whole (``replayed``). An event whose Clever
+ID the district applied before is a copy, wherever it appears, and changes nothing
+(``repeated``; ``streams.processor.events``). A different event with the same content (Clever
+repeats a change under a new event ID) is applied, but an update is diffed as a whole object
+against the stored contact, so it finds nothing to change.
 """
 
 from __future__ import annotations
@@ -40,23 +42,27 @@ class Outputs:
 
     ``states`` are (pair key, value) for the compacted current-state topic, None being a
     tombstone. ``skipped`` names the record type of a record with nothing to do, for
-    counting. ``warnings`` are for the log (IDs only, never personal data): odd but harmless
-    records, such as a sync completed that is not the one in progress.
+    counting; ``repeated`` is the ID of an event applied before. ``warnings`` are for the
+    log (IDs only, never personal data): odd but harmless records, such as a sync completed
+    that is not the one in progress.
     """
 
     changes: tuple[PrivilegeChange, ...] = ()
     states: tuple[tuple[bytes, PrivilegeState | None], ...] = ()
     dead_letters: tuple[DeadLetter, ...] = ()
     skipped: str | None = None
+    repeated: str | None = None
     replayed: bool = False
     warnings: tuple[str, ...] = ()
 
     @property
     def outcome(self) -> str:
-        """What became of the record, for counting: applied, replayed, dead-lettered or
-        skipped:<record type>."""
+        """What became of the record, for counting: applied, replayed, repeated,
+        dead-lettered or skipped:<record type>."""
         if self.replayed:
             return "replayed"
+        if self.repeated:
+            return "repeated"
         if self.dead_letters:
             return "dead-lettered"
         if self.skipped:
@@ -84,7 +90,12 @@ def process(
     progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
     if progress.has_applied(position.partition, position.offset):
         return Outputs(replayed=True)
-    progress = replace(progress, last_partition=position.partition, last_offset=position.offset)
+    progress = replace(
+        progress,
+        last_partition=position.partition,
+        last_offset=position.offset,
+        record_count=progress.record_count + 1,
+    )
     overlay = Overlay(store)
     run = RecordRun(store=overlay, progress=progress, now=now)
     failure = run.apply(record)
@@ -107,6 +118,7 @@ def process(
         changes=tuple(run.out.changes),
         states=tuple(run.out.states),
         skipped=run.skipped,
+        repeated=run.repeated,
         warnings=tuple(run.warnings),
     )
 
@@ -133,7 +145,12 @@ def process_bytes(
             if progress.has_applied(position.partition, position.offset):
                 return Outputs(replayed=True)
             store.put_district(
-                replace(progress, last_partition=position.partition, last_offset=position.offset)
+                replace(
+                    progress,
+                    last_partition=position.partition,
+                    last_offset=position.offset,
+                    record_count=progress.record_count + 1,
+                )
             )
         letter = dead_letter(
             error,

@@ -23,18 +23,21 @@ from streams.core import (
     MalformedRecordError,
     Skip,
     UpsertContact,
+    UpsertStudent,
     classify,
     classify_snapshot,
     skip_of_type,
 )
 from streams.processor.actions import (
-    Context,
-    Emitted,
     delete_contact,
     delete_student,
     reconcile,
     upsert_contact,
+    upsert_student,
 )
+from streams.processor.emit import Context, Emitted
+from streams.processor.events import advance, event_day
+from streams.processor.exceptions import StaleEventError
 from streams.processor.store import DistrictProgress, StateStore
 
 
@@ -47,11 +50,14 @@ class RecordRun:
         self.now = now
         self.out = Emitted()
         self.skipped: str | None = None
+        #: The ID of an event applied before: this copy changed nothing.
+        self.repeated: str | None = None
         self.warnings: list[str] = []
 
     def apply(self, record: RawCleverRecord) -> Exception | None:
         """Apply ``record``; the error if it cannot be read (a ValueError is a JSON error,
-        or an ID no key can hold), with the store then to be left as it was."""
+        or an ID no key can hold) or judged (``StaleEventError``), with the store then to be
+        left as it was."""
         kind = record.kind
         try:
             if kind is RawRecordKind.EVENT:
@@ -64,7 +70,7 @@ class RecordRun:
                 self._sync_completed(record)
             else:
                 self.skipped = str(kind)
-        except (MalformedRecordError, ValueError, RecursionError) as error:
+        except (MalformedRecordError, StaleEventError, ValueError, RecursionError) as error:
             return error
         return None
 
@@ -82,6 +88,16 @@ class RecordRun:
         obj = data.get("object") if type(data) is dict or isinstance(data, Mapping) else None
         actions = classify(event_type, obj)
         event_id = record.event_id or _text(event.get("id"))
+        # Only the IDs of events that act are remembered: a copy of any other changes
+        # nothing anyway, and is skipped again.
+        memo = event_id if any(not isinstance(action, Skip) for action in actions) else None
+        day = 0
+        if memo is not None:
+            if self.store.event_day(record.district_id, memo) is not None:
+                self.repeated = memo
+                return
+            day = event_day(record)
+            self.progress = advance(self.store, self.progress, event_id=memo, day=day)
         cause = Cause(
             kind=CauseKind.CLEVER_EVENT,
             clever_event_id=event_id,
@@ -90,11 +106,15 @@ class RecordRun:
         context = Context(
             district_id=record.district_id,
             cause=cause,
+            record_number=self.progress.record_count,
+            open_sync_id=self.progress.sync_id,
             occurred_at=record.created_at,
             now=self.now,
             event_id=event_id,
         )
         self._actions(actions, context)
+        if memo is not None:
+            self.store.remember_event(record.district_id, memo, day)
 
     def _snapshot(self, record: RawCleverRecord) -> None:
         actions = classify_snapshot(record.record_type, _load(record))
@@ -106,6 +126,8 @@ class RecordRun:
         context = Context(
             district_id=record.district_id,
             cause=Cause(kind=CauseKind.SYNC_SNAPSHOT, sync_id=sync_id),
+            record_number=self.progress.record_count,
+            open_sync_id=self.progress.sync_id,
             occurred_at=record.created_at,
             now=self.now,
             sync_id=sync_id,
@@ -131,6 +153,8 @@ class RecordRun:
         context = Context(
             district_id=record.district_id,
             cause=Cause(kind=CauseKind.SYNC_RECONCILIATION, sync_id=sync_id),
+            record_number=self.progress.record_count,
+            open_sync_id=self.progress.sync_id,
             occurred_at=record.created_at,
             now=self.now,
         )
@@ -152,11 +176,12 @@ class RecordRun:
                 self.progress = delete_contact(
                     self.store, self.progress, action.contact_id, context, self.out
                 )
+            elif isinstance(action, UpsertStudent):
+                upsert_student(self.store, action.student_id, context, self.out)
             elif isinstance(action, DeleteStudent):
                 delete_student(self.store, action.student_id, context, self.out)
             elif isinstance(action, Skip):
                 self.skipped = action.record_type or action.reason
-            # UpsertStudent: a student's pairs come from its contacts; nothing to keep.
 
 
 def _load(record: RawCleverRecord) -> Any:

@@ -1,10 +1,10 @@
 """The state the privilege processor keeps, as a Protocol, and an in-memory store of it.
 
-The processor is pure apart from this store: the Faust agent implements ``StateStore`` over
-its tables (string keys; ``ContactSnapshot`` values encoded with
-``schemas.codec.default_codec()``, ``DistrictProgress`` and ``ContactGrants`` with
-``streams.processor.encoding``), and tests or an in-process replay tool use ``MemoryStore``.
-Every method is synchronous: Faust tables are dicts in the worker's memory.
+The processor is pure apart from this store: both engines implement ``StateStore`` over
+their tables (``streams.store.TableStore``: string keys; ``ContactSnapshot`` values encoded
+with ``schemas.codec.default_codec()``, the rest with ``streams.processor.encoding``), and
+tests or an in-process replay tool use ``MemoryStore``. Every method is synchronous: the
+tables are in the worker's memory or local files.
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ class DistrictProgress:
 
     ``last_partition``/``last_offset`` are the last raw record applied: a record at or before
     it on the same partition is a replay (the same Kafka record again, after a crash or a
-    rewind) and changes nothing. ``sync_id`` is the sync whose snapshot is arriving, if any.
+    rewind) and changes nothing. ``record_count`` counts the district's records applied so
+    far: a record's number, in its change IDs, is the count once it is applied, so a replay
+    of the raw stream numbers every record alike. ``event_day`` is the district's event time
+    (the newest day of an event remembered, see ``streams.processor.events``).
+    ``sync_id`` is the sync whose snapshot is arriving, if any.
     ``recently_deleted`` holds the last ``RECENTLY_DELETED_LIMIT`` deleted contacts that
     could be re-created under a new ID (no SIS ID, some students), oldest first.
     ``skipped`` counts records of other types by type, so an operator can see what arrives.
@@ -38,6 +42,8 @@ class DistrictProgress:
     district_id: str
     last_partition: int | None = None
     last_offset: int | None = None
+    record_count: int = 0
+    event_day: int | None = None
     sync_id: str | None = None
     recently_deleted: tuple[tuple[str, ContactSnapshot], ...] = ()
     skipped: tuple[tuple[str, int], ...] = ()
@@ -78,15 +84,19 @@ class DistrictProgress:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PairGrant:
-    """When the pipeline granted one pair, and the contact it was reissued from, if any.
+    """One live pair: when the pipeline granted it, the contact it was reissued from, if any,
+    and the change that last changed it.
 
-    Kept because ``PrivilegeState`` carries both on every later change of the pair, and
-    ``ContactSnapshot`` (the contract's record of a contact) has no room for them.
+    Kept because ``PrivilegeState`` carries them on every later state of the pair (a cosmetic
+    rewrite's too, which is no change), and ``ContactSnapshot`` (the contract's record of a
+    contact) has no room for them. ``last_change_id`` is empty for a pair granted by a
+    version that did not keep it.
     """
 
     student_id: str
     granted_at: datetime
     reissued_from_contact_id: str | None = None
+    last_change_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,11 +112,35 @@ class ContactGrants:
         return next((grant for grant in self.grants if grant.student_id == student_id), None)
 
 
-class StateStore(Protocol):
-    """The processor's tables: contacts, the student-to-contacts index, grants, districts.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudentEntry:
+    """One student of a district as the processor knows it.
 
-    Keys are Clever IDs (strings). Setting an empty value (no contacts, no grants) deletes
-    the entry, so a table never fills with empty records.
+    ``exists``: some event or sync snapshot showed the student, and nothing deleted it since;
+    a pair is live only while its student exists. ``last_sync_id``: the last sync whose
+    snapshot held it (a sync's end makes every student it did not hold gone).
+    ``listed_by``: the contacts whose current record lists the student, whether it exists or
+    not, so that its deletion revokes them and its creation grants them without a scan. An
+    entry that neither exists nor is listed is not kept.
+    """
+
+    district_id: str
+    student_id: str
+    exists: bool = False
+    last_sync_id: str | None = None
+    listed_by: frozenset[str] = frozenset()
+
+    @property
+    def kept(self) -> bool:
+        """Whether the entry says anything: a store drops one that does not."""
+        return self.exists or bool(self.listed_by)
+
+
+class StateStore(Protocol):
+    """The processor's tables: contacts, students, grants, districts, applied event IDs.
+
+    Keys are Clever IDs (strings). Setting an empty value (no grants, a student neither
+    existing nor listed) deletes the entry, so a table never fills with empty records.
     """
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None: ...
@@ -115,14 +149,16 @@ class StateStore(Protocol):
 
     def delete_contact(self, district_id: str, contact_id: str) -> None: ...
 
-    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]: ...
-
-    def set_contacts_of_student(
-        self, district_id: str, student_id: str, contacts: frozenset[str]
-    ) -> None: ...
-
     def contact_ids(self, district_id: str) -> Iterable[str]:
         """Every stored contact of the district (read at a sync's end to reconcile)."""
+        ...
+
+    def get_student(self, district_id: str, student_id: str) -> StudentEntry | None: ...
+
+    def put_student(self, entry: StudentEntry) -> None: ...
+
+    def student_ids(self, district_id: str) -> Iterable[str]:
+        """Every stored student of the district (read at a sync's end to reconcile)."""
         ...
 
     def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None: ...
@@ -133,15 +169,28 @@ class StateStore(Protocol):
 
     def put_district(self, progress: DistrictProgress) -> None: ...
 
+    def event_day(self, district_id: str, event_id: str) -> int | None:
+        """The day (since the epoch) of an applied event still remembered, else None."""
+        ...
+
+    def remember_event(self, district_id: str, event_id: str, day: int) -> None: ...
+
+    def forget_event(self, district_id: str, event_id: str) -> None: ...
+
+    def remembered_events(self, district_id: str) -> Iterable[tuple[str, int]]:
+        """Every remembered (event ID, day) of the district (read once a day to expire)."""
+        ...
+
 
 class MemoryStore:
     """A ``StateStore`` in dicts: for tests, and for replaying the raw topic in one process."""
 
     def __init__(self) -> None:
         self.contacts: dict[tuple[str, str], ContactSnapshot] = {}
-        self.students: dict[tuple[str, str], frozenset[str]] = {}
+        self.students: dict[tuple[str, str], StudentEntry] = {}
         self.grants: dict[tuple[str, str], ContactGrants] = {}
         self.districts: dict[str, DistrictProgress] = {}
+        self.events: dict[tuple[str, str], int] = {}
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
         return self.contacts.get((district_id, contact_id))
@@ -152,20 +201,22 @@ class MemoryStore:
     def delete_contact(self, district_id: str, contact_id: str) -> None:
         self.contacts.pop((district_id, contact_id), None)
 
-    def contacts_of_student(self, district_id: str, student_id: str) -> frozenset[str]:
-        return self.students.get((district_id, student_id), frozenset())
-
-    def set_contacts_of_student(
-        self, district_id: str, student_id: str, contacts: frozenset[str]
-    ) -> None:
-        if contacts:
-            self.students[district_id, student_id] = contacts
-        else:
-            self.students.pop((district_id, student_id), None)
-
     def contact_ids(self, district_id: str) -> Iterator[str]:
         # A list first: the caller deletes contacts while it walks them.
         return iter([contact for district, contact in self.contacts if district == district_id])
+
+    def get_student(self, district_id: str, student_id: str) -> StudentEntry | None:
+        return self.students.get((district_id, student_id))
+
+    def put_student(self, entry: StudentEntry) -> None:
+        key = (entry.district_id, entry.student_id)
+        if entry.kept:
+            self.students[key] = entry
+        else:
+            self.students.pop(key, None)
+
+    def student_ids(self, district_id: str) -> Iterator[str]:
+        return iter([student for district, student in self.students if district == district_id])
 
     def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None:
         return self.grants.get((district_id, contact_id))
@@ -182,3 +233,21 @@ class MemoryStore:
 
     def put_district(self, progress: DistrictProgress) -> None:
         self.districts[progress.district_id] = progress
+
+    def event_day(self, district_id: str, event_id: str) -> int | None:
+        return self.events.get((district_id, event_id))
+
+    def remember_event(self, district_id: str, event_id: str, day: int) -> None:
+        self.events[district_id, event_id] = day
+
+    def forget_event(self, district_id: str, event_id: str) -> None:
+        self.events.pop((district_id, event_id), None)
+
+    def remembered_events(self, district_id: str) -> Iterator[tuple[str, int]]:
+        return iter(
+            [
+                (event, day)
+                for (district, event), day in self.events.items()
+                if district == district_id
+            ]
+        )

@@ -65,7 +65,8 @@ class GrantsWriter:
             reissued = grant.reissued_from_contact_id
             items.append(
                 f"[{_quoted(grant.student_id)},{self._time(grant.granted_at)},"
-                f"{_NULL if reissued is None else _quoted(reissued)}]"
+                f"{_NULL if reissued is None else _quoted(reissued)},"
+                f"{_quoted(grant.last_change_id)}]"
             )
         document = (
             f'{{"format":1,"district_id":{_quoted(grants.district_id)},'
@@ -102,6 +103,7 @@ def _probes() -> list[ContactGrants]:
                         student_id=texts[(n + item) % len(texts)],
                         granted_at=times[(n + item) % len(times)],
                         reissued_from_contact_id=None if item % 2 else texts[item % len(texts)],
+                        last_change_id=texts[(n + 2 * item) % len(texts)],
                     )
                     for item in range(n % 4)
                 ),

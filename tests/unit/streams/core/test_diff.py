@@ -1,4 +1,5 @@
-"""The pair diff: applying its changes to the old pairs gives the new, and replays give nothing."""
+"""The pair diff: its changes and restatements turn the old pairs into the new, cosmetic
+rewrites are no change, and change IDs are unique by construction."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from hypothesis import strategies as st
 
 from schemas.records import Cause, Privilege
 from schemas.values import CauseKind, ChangeKind
-from streams.core.diff import PairChange, apply, diff, revoke_all, to_privilege_changes
-from streams.core.normalise import privilege_of
+from streams.core.diff import (
+    PairChange,
+    apply,
+    diff,
+    restated,
+    revoke_all,
+    to_privilege_changes,
+)
+from streams.core.normalise import equivalent, privilege_of
 from tests.strategies import causes, clever_ids, times
 from tests.unit.streams.core.strategies import pair_states
 
@@ -33,16 +41,47 @@ def test_grants_revokes_and_changes_sorted_by_student() -> None:
     ]
 
 
-def test_a_change_of_clevers_text_alone_is_a_change() -> None:
-    """The state downstream keeps Clever's current text; the symbols show nothing moved."""
-    shouted = privilege_of("PARENT", "Parent/Guardian")
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (("Parent", "Parent/Guardian"), ("PARENT", " parent/guardian ")),
+        (("Aunt/Uncle", "Family"), ("aunt / uncle", "family")),
+        (("", "Grandparent"), (None, "grandparent")),  # a type word; null and "" alike
+        (("Step-dad", "Other"), (" step-DAD", "Other")),  # unrecognised: case and blanks only
+        ((None, None), ("", "  ")),
+        ((5, "Other"), ("5", "Other")),  # any JSON value is kept as its JSON text
+    ],
+    ids=["case-and-blanks", "spaces-around-slash", "type-word", "unrecognised", "blank", "json"],
+)
+def test_a_cosmetic_rewrite_is_no_change_but_is_restated(
+    before: tuple[object, object], after: tuple[object, object]
+) -> None:
+    """Clever's text moved, the privilege did not: the state topic keeps the new text."""
+    old, new = privilege_of(*before), privilege_of(*after)
 
-    [change] = diff({"s1": PARENT}, {"s1": shouted})
+    assert equivalent(old, new)
+    assert diff({"s1": old}, {"s1": new}) == []
+    assert restated({"s1": old}, {"s1": new}) == ([("s1", new)] if old != new else [])
 
-    assert change.kind is ChangeKind.CHANGED
-    assert change.before is not None
-    assert change.after is not None
-    assert change.before.relationship is change.after.relationship
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (("Parent", "Parent/Guardian"), ("Parent", "Emergency")),
+        (("Step-dad", "Other"), ("Stepdad", "Other")),  # unrecognised text is all it says
+        (("", "Grandparent"), ("Grandparent", "")),  # the type's text went
+        (("Parent", ""), ("Parent", "Mother")),  # unspecified to unrecognised
+    ],
+    ids=["symbol", "unrecognised-text", "type-text", "unspecified-to-unrecognised"],
+)
+def test_a_change_of_meaning_is_changed(
+    before: tuple[object, object], after: tuple[object, object]
+) -> None:
+    old, new = privilege_of(*before), privilege_of(*after)
+
+    assert not equivalent(old, new)
+    assert diff({"s1": old}, {"s1": new}) == [PairChange(ChangeKind.CHANGED, "s1", old, new)]
+    assert restated({"s1": old}, {"s1": new}) == []
 
 
 def test_revoke_all_revokes_every_pair() -> None:
@@ -70,13 +109,22 @@ def test_a_pair_change_must_make_sense(
         PairChange(kind, "s1", before, after)
 
 
+def _step(old: dict[str, Privilege], new: dict[str, Privilege]) -> dict[str, Privilege]:
+    """``old`` with ``diff`` and ``restated`` applied: what the state topic holds next."""
+    return {**apply(old, diff(old, new)), **dict(restated(old, new))}
+
+
 @given(old=pair_states, new=pair_states)
-def test_applying_the_diff_to_the_old_pairs_gives_the_new(
+def test_the_changes_and_restatements_turn_the_old_pairs_into_the_new(
     old: dict[str, Privilege], new: dict[str, Privilege]
 ) -> None:
     changes = diff(old, new)
 
-    assert apply(old, changes) == new
+    assert _step(old, new) == new
+    assert all(not equivalent(c.before, c.after) for c in changes if c.before and c.after)
+    assert {student for student, _ in restated(old, new)}.isdisjoint(
+        {change.student_id for change in changes}
+    )
     assert [change.student_id for change in changes] == sorted({c.student_id for c in changes})
     assert diff(new, old) == [
         PairChange(_reverse(c.kind), c.student_id, c.after, c.before) for c in changes
@@ -99,8 +147,8 @@ def test_the_diff_of_a_state_with_itself_is_empty(state: dict[str, Privilege]) -
 def test_applying_diffs_in_sequence_composes(
     old: dict[str, Privilege], middle: dict[str, Privilege], new: dict[str, Privilege]
 ) -> None:
-    """An event replayed after later ones changes nothing it should not: states compose."""
-    assert apply(apply(old, diff(old, middle)), diff(middle, new)) == new
+    """States compose: each step is computed from the whole state, never from the last one."""
+    assert _step(_step(old, middle), new) == new
 
 
 def test_privilege_changes_carry_the_pair_and_the_cause() -> None:
@@ -111,6 +159,8 @@ def test_privilege_changes_carry_the_pair_and_the_cause() -> None:
         district_id="d1",
         contact_id="c2",
         cause=EVENT,
+        record_number=7,
+        first_ordinal=0,
         occurred_at=NOW,
         emitted_at=NOW,
         reissued_from_contact_id="c1",
@@ -152,6 +202,8 @@ def test_change_ids_are_deterministic(
             district_id=district,
             contact_id=contact,
             cause=cause,
+            record_number=3,
+            first_ordinal=2,
             occurred_at=None,
             emitted_at=emitted_at,
         )
@@ -185,9 +237,29 @@ def test_change_ids_are_distinct_per_pair_and_cause(
                 district_id=district,
                 contact_id=contact,
                 cause=cause,
+                record_number=1,
+                first_ordinal=0,
                 occurred_at=None,
                 emitted_at=NOW,
             )
             ids.add(record.change_id)
 
     assert len(ids) == len(unique_pairs) * len(identities)
+
+
+def test_one_cause_changing_a_pair_twice_gives_two_ids() -> None:
+    """A sync whose snapshot holds a contact twice, first with a student and then without:
+    the grant and the revoke share the pair and the cause, not the record or the place."""
+    sync = Cause(kind=CauseKind.SYNC_SNAPSHOT, sync_id="sync-1")
+
+    def record(change: PairChange, number: int) -> str:
+        [found] = to_privilege_changes(
+            [change], district_id="d", contact_id="c", cause=sync, record_number=number,
+            first_ordinal=0, occurred_at=None, emitted_at=NOW,
+        )  # fmt: skip
+        return found.change_id
+
+    granted = record(PairChange(ChangeKind.GRANTED, "s1", None, PARENT), 10)
+    revoked = record(PairChange(ChangeKind.REVOKED, "s1", PARENT, None), 11)
+
+    assert granted != revoked

@@ -11,13 +11,14 @@ from schemas.codec import default_codec
 from schemas.keys import district_key, pair_key
 from schemas.records import DeadLetter, PrivilegeChange, PrivilegeState
 from streams.engine.records import Output, OutputTopics, RecordHandler
-from streams.processor.store import MemoryStore
 from tests.unit.streams.processor.builders import (
     AUNT,
     DISTRICT,
     NOW,
     PARENT,
+    STUDENTS,
     event,
+    existing,
     raw_event,
     raw_sync_completed,
     v3_contact,
@@ -48,7 +49,7 @@ def test_the_topics_are_the_deployments() -> None:
 
 
 def test_a_record_gives_changes_by_district_then_states_by_pair() -> None:
-    handler, store = make_handler(), MemoryStore()
+    handler, store = make_handler(), existing(*STUDENTS)
 
     outputs = handler.handle(
         partition=2,
@@ -79,7 +80,7 @@ def test_a_record_gives_changes_by_district_then_states_by_pair() -> None:
 
 
 def test_a_revoked_pair_is_a_tombstone_on_the_state_topic() -> None:
-    handler, store = make_handler(), MemoryStore()
+    handler, store = make_handler(), existing(*STUDENTS)
     handler.handle(partition=0, offset=0, key=KEY, value=created("c1", {"s1": PARENT}), store=store)
     deleted = CODEC.encode(raw_event(event("users.deleted", v3_contact("c1", {"s1": PARENT}))))
 
@@ -108,7 +109,7 @@ def test_bytes_that_are_no_record_give_one_dead_letter(
 ) -> None:
     handler = make_handler()
 
-    outputs = handler.handle(partition=3, offset=7, key=key, value=value, store=MemoryStore())
+    outputs = handler.handle(partition=3, offset=7, key=key, value=value, store=existing(*STUDENTS))
 
     [output] = outputs
     assert (output.topic, output.key) == (TOPICS.dead_letters, letter_key)
@@ -123,7 +124,7 @@ def test_bytes_that_are_no_record_give_one_dead_letter(
 
 
 def test_a_replayed_position_gives_nothing() -> None:
-    handler, store = make_handler(), MemoryStore()
+    handler, store = make_handler(), existing(*STUDENTS)
     value = created("c1", {"s1": PARENT})
     first = handler.handle(partition=1, offset=5, key=KEY, value=value, store=store)
 
@@ -136,7 +137,7 @@ def test_a_replayed_position_gives_nothing() -> None:
 
 
 def test_a_replayed_dead_letter_gives_nothing() -> None:
-    handler, store = make_handler(), MemoryStore()
+    handler, store = make_handler(), existing(*STUDENTS)
     handler.handle(partition=1, offset=5, key=KEY, value=b"junk", store=store)
 
     assert handler.handle(partition=1, offset=5, key=KEY, value=b"junk", store=store) == []
@@ -147,7 +148,7 @@ def test_an_event_of_no_interest_is_counted_as_skipped() -> None:
     handler = make_handler()
     value = CODEC.encode(raw_event(event("sections.created", {"id": "sec1"})))
 
-    outputs = handler.handle(partition=0, offset=0, key=KEY, value=value, store=MemoryStore())
+    outputs = handler.handle(partition=0, offset=0, key=KEY, value=value, store=existing(*STUDENTS))
 
     assert outputs == []
     [(outcome, count)] = handler.counts.items()
@@ -158,7 +159,7 @@ def test_an_event_of_no_interest_is_counted_as_skipped() -> None:
 def test_the_handler_reads_its_clock_for_every_record() -> None:
     moments = iter([datetime(2030, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC)])
     handler = RecordHandler(topics=TOPICS, codec=CODEC, clock=lambda: next(moments))
-    store = MemoryStore()
+    store = existing(*STUDENTS)
 
     first = handler.handle(
         partition=0, offset=0, key=KEY, value=created("c1", {"s1": PARENT}), store=store
@@ -173,7 +174,7 @@ def test_the_handler_reads_its_clock_for_every_record() -> None:
 
 def test_the_log_never_holds_personal_data(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    handler, store = make_handler(), MemoryStore()
+    handler, store = make_handler(), existing(*STUDENTS)
     contact = v3_contact("c1", {"s1": PARENT})
     contact["name"] = {"first": "Zelda", "last": "Quixotic-Personname"}
     contact["email"] = "zelda.private@example.org"

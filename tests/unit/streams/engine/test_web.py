@@ -26,6 +26,7 @@ from tests.unit.streams.processor.builders import (
     event,
     raw_event,
     v3_contact,
+    v3_student,
 )
 
 PARTITIONS = 4
@@ -48,19 +49,26 @@ AUNT_JSON = {
 
 
 def seeded_partition() -> PartitionState:
-    """DISTRICT's partition with c1 (parent of s1, aunt of s2) committed, and c2 (parent of
-    s1) only pending: an open transaction the views must not show."""
+    """DISTRICT's partition with students s1 to s3 and c1 (parent of s1, aunt of s2, and
+    listing s4, which does not exist) committed, and c2 (parent of s1) only pending: an open
+    transaction the views must not show."""
     state = PartitionState(HOME, MemoryBacking())
     handler = RecordHandler(topics=TOPICS, codec=CODEC, clock=lambda: NOW)
     store = TableStore(state.tables, codec=CODEC)
-    for offset, (contact, students) in enumerate(
-        [("c1", {"s1": PARENT, "s2": AUNT}), ("c2", {"s1": PARENT})]
-    ):
-        value = CODEC.encode(raw_event(event("users.created", v3_contact(contact, students))))
-        assert handler.handle(
+    students = [event("users.created", v3_student(student)) for student in ("s1", "s2", "s3")]
+    contacts = [
+        event("users.created", v3_contact(contact, listed))
+        for contact, listed in [
+            ("c1", {"s1": PARENT, "s2": AUNT, "s4": AUNT}),
+            ("c2", {"s1": PARENT}),
+        ]
+    ]
+    for offset, created in enumerate([*students, *contacts]):
+        value = CODEC.encode(raw_event(created))
+        handler.handle(
             partition=HOME, offset=offset, key=district_key(DISTRICT), value=value, store=store
         )
-        if offset == 0:
+        if offset == len(students):
             state.committed_at(1)
     return state
 
@@ -173,6 +181,8 @@ async def test_an_owned_partition_answers_from_its_committed_tables(
     students = await http.get(owner.url + students_path("c1"))
     contacts = await http.get(owner.url + contacts_path("s1"))
     pending_only = await http.get(owner.url + students_path("c2"))
+    # c1 lists s4, which does not exist: neither view says c1 may see it.
+    missing = await http.get(owner.url + contacts_path("s4"))
 
     assert students.status_code == 200
     assert students.headers["content-type"].startswith("application/json")
@@ -188,6 +198,7 @@ async def test_an_owned_partition_answers_from_its_committed_tables(
         "contacts": [{"contact_id": "c1", **PARENT_JSON}],
     }
     assert pending_only.json() == {"district_id": DISTRICT, "contact_id": "c2", "students": []}
+    assert missing.json() == {"district_id": DISTRICT, "student_id": "s4", "contacts": []}
     assert owner.owners.asked == []
 
 

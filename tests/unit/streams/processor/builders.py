@@ -18,7 +18,7 @@ from connectors.mapping import (
 from schemas.records import Privilege, RawCleverRecord
 from schemas.values import RecordSource
 from streams.core import contact_from_snapshot
-from streams.processor import MemoryStore, Outputs, Position, process
+from streams.processor import MemoryStore, Outputs, Position, StudentEntry, process
 
 DISTRICT = "6385008f69df036e83e984a3"
 NOW = datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -148,11 +148,27 @@ def raw_sync_completed(sync_id: str, count: int = 0) -> RawCleverRecord:
 Pairs = dict[tuple[str, str, str], Privilege]
 
 
+#: The students a ``Harness`` district has from the start.
+STUDENTS = ("s1", "s2", "s3", "s4", "s9")
+
+
+def existing(*student_ids: str, district_id: str = DISTRICT) -> MemoryStore:
+    """A store whose district knows these students exist (as if a sync had shown them)."""
+    store = MemoryStore()
+    for student_id in student_ids:
+        store.put_student(StudentEntry(district_id=district_id, student_id=student_id, exists=True))
+    return store
+
+
 @dataclass
 class Harness:
-    """A processor over a ``MemoryStore``, fed records at increasing offsets of partition 0."""
+    """A processor over a ``MemoryStore``, fed records at increasing offsets of partition 0.
 
-    store: MemoryStore = field(default_factory=MemoryStore)
+    The district's ``STUDENTS`` exist from the start (a pair is live only while its student
+    exists), so a scenario needs no student events unless it is about them.
+    """
+
+    store: MemoryStore = field(default_factory=lambda: existing(*STUDENTS))
     offset: int = 0
     now: datetime = NOW
 
@@ -173,11 +189,25 @@ class Harness:
 
 
 def live_pairs(store: MemoryStore) -> Pairs:
-    """Every (district, contact, student) pair the stored contacts imply."""
+    """Every live (district, contact, student) pair the store holds: its grants, with the
+    privileges the contacts list."""
     return {
-        (district, contact, student): privilege
+        (district, contact, grant.student_id): dict(
+            (relation.student_id, relation.privilege)
+            for relation in store.contacts[district, contact].relationships
+        )[grant.student_id]
+        for (district, contact), grants in store.grants.items()
+        for grant in grants.grants
+    }
+
+
+def listed_and_existing(store: MemoryStore) -> set[tuple[str, str, str]]:
+    """The pairs whose contact lists an existing student: the live pairs outside a sync."""
+    return {
+        (district, contact, student)
         for (district, contact), snapshot in store.contacts.items()
-        for student, privilege in contact_from_snapshot(snapshot).relationships.items()
+        for student in contact_from_snapshot(snapshot).relationships
+        if (entry := store.students.get((district, student))) is not None and entry.exists
     }
 
 

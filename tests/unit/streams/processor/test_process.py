@@ -15,8 +15,10 @@ from tests.unit.streams.processor.builders import (
     EMERGENCY,
     FETCHED,
     PARENT,
+    STUDENTS,
     Harness,
     event,
+    existing,
     kinds,
     raw_event,
     v3_contact,
@@ -40,8 +42,14 @@ def test_a_created_contact_grants_each_student() -> None:
     )
     assert first.cause == cause
     assert first.change_id == change_id(
-        district_id=DISTRICT, contact_id="c1", student_id="s1", cause=cause
+        district_id=DISTRICT,
+        contact_id="c1",
+        student_id="s1",
+        cause=cause,
+        record_number=1,
+        ordinal=0,
     )
+    assert outputs.changes[1].change_id != first.change_id
     assert first.after == privilege_of("Parent", "Parent/Guardian")
     assert first.occurred_at is not None
     assert first.occurred_at.isoformat() == "2025-03-04T05:00:00+00:00"
@@ -90,7 +98,9 @@ def test_a_removed_relationship_is_revoked_with_a_tombstone() -> None:
 
     assert kinds(outputs) == [("REVOKED", "c1", "s2")]
     assert outputs.states == ((pair_key(DISTRICT, "c1", "s2"), None),)
-    assert harness.store.contacts_of_student(DISTRICT, "s2") == frozenset()
+    student = harness.store.get_student(DISTRICT, "s2")
+    assert student is not None
+    assert student.listed_by == frozenset()
 
 
 def test_revokes_come_before_changes_and_grants_of_one_contact() -> None:
@@ -130,8 +140,13 @@ def test_a_deleted_student_revokes_the_pairs_of_all_its_contacts() -> None:
     outputs = harness.feed(raw_event(event("users.deleted", v3_student("s1"))))
 
     assert kinds(outputs) == [("REVOKED", "c1", "s1"), ("REVOKED", "c2", "s1")]
+    assert outputs.changes[0].cause.clever_event_type == "users.deleted"
     assert set(harness.pairs()) == {(DISTRICT, "c2", "s2")}
-    assert harness.store.contacts_of_student(DISTRICT, "s1") == frozenset()
+    assert (DISTRICT, "c1") not in harness.store.grants
+    # The contacts still list it, as Clever's records may: it is granted again if it comes back.
+    student = harness.store.get_student(DISTRICT, "s1")
+    assert student is not None
+    assert (student.exists, student.listed_by) == (False, frozenset({"c1", "c2"}))
 
 
 def test_a_contact_recreated_without_sis_id_is_labelled_as_a_reissue() -> None:
@@ -273,7 +288,7 @@ def test_a_contact_without_an_id_is_dead_lettered() -> None:
 
 
 def test_an_id_no_state_key_can_hold_leaves_the_store_untouched() -> None:
-    harness = Harness()
+    harness = Harness(store=existing(*STUDENTS, "a/b"))
     harness.feed(raw_event(event("users.created", v3_contact("c1", {"s1": PARENT}))))
     before = (dict(harness.store.contacts), dict(harness.store.students))
 

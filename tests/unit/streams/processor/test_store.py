@@ -18,10 +18,13 @@ from streams.processor import (
     DistrictProgress,
     PairGrant,
     Position,
+    StudentEntry,
     decode_grants,
     decode_progress,
+    decode_student,
     encode_grants,
     encode_progress,
+    encode_student,
     process_bytes,
 )
 from streams.processor.store import OTHER_SKIPS, SKIP_COUNT_LIMIT
@@ -57,6 +60,8 @@ progresses = st.builds(
     district_id=clever_ids,
     last_partition=st.none() | st.integers(0, 1000),
     last_offset=st.none() | st.integers(0, 2**62),
+    record_count=st.integers(0, 2**62),
+    event_day=st.none() | st.integers(0, 10**6),
     sync_id=st.none() | clever_ids,
     recently_deleted=st.lists(snapshots, max_size=3).map(
         lambda items: tuple((item.contact_id, item) for item in items)
@@ -75,9 +80,18 @@ contact_grants = st.builds(
             student_id=clever_ids,
             granted_at=times,
             reissued_from_contact_id=st.none() | clever_ids,
+            last_change_id=clever_ids,
         ),
         max_size=3,
     ).map(tuple),
+)
+students = st.builds(
+    StudentEntry,
+    district_id=clever_ids,
+    student_id=clever_ids,
+    exists=st.booleans(),
+    last_sync_id=st.none() | clever_ids,
+    listed_by=st.frozensets(clever_ids, max_size=4),
 )
 
 
@@ -89,6 +103,31 @@ def test_district_progress_round_trips_through_json(progress: DistrictProgress) 
 @given(contact_grants)
 def test_contact_grants_round_trip_through_json(grants: ContactGrants) -> None:
     assert decode_grants(encode_grants(grants)) == grants
+
+
+@given(students)
+def test_student_entries_round_trip_through_json(entry: StudentEntry) -> None:
+    assert decode_student(entry.district_id, entry.student_id, encode_student(entry)) == entry
+
+
+def test_values_written_before_a_field_was_added_read_with_its_default() -> None:
+    """Tables an earlier version wrote: progress without the record count and event day,
+    grants without the last change, the students index as a list of contacts."""
+    progress = decode_progress(
+        b'{"format":1,"district_id":"d","last_partition":0,"last_offset":7,"sync_id":null,'
+        b'"recently_deleted":[],"skipped":[]}'
+    )
+    grants = decode_grants(
+        b'{"format":1,"district_id":"d","contact_id":"c",'
+        b'"grants":[["s1","2025-03-04T05:06:07+00:00",null]]}'
+    )
+    student = decode_student("d", "s1", b'["c2","c1"]')
+
+    assert (progress.record_count, progress.event_day, progress.last_offset) == (0, None, 7)
+    assert [(g.student_id, g.last_change_id) for g in grants.grants] == [("s1", "")]
+    assert student == StudentEntry(
+        district_id="d", student_id="s1", exists=True, listed_by=frozenset({"c1", "c2"})
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,6 +145,21 @@ def test_what_is_not_an_encoding_fails_to_decode(data: bytes) -> None:
         decode_progress(data)
     with pytest.raises(DecodeError):
         decode_grants(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"\xff", id="not UTF-8"),
+        pytest.param(b"3", id="a number"),
+        pytest.param(b'{"exists": 1, "last_sync_id": null, "listed_by": []}', id="not a boolean"),
+        pytest.param(b'{"exists": true, "listed_by": []}', id="missing fields"),
+        pytest.param(b"[3]", id="a list of numbers"),
+    ],
+)
+def test_what_is_not_a_student_entry_fails_to_decode(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode_student("d", "s", data)
 
 
 def test_the_deleted_window_keeps_the_newest_contacts() -> None:

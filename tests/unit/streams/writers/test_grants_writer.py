@@ -41,6 +41,7 @@ grants = st.builds(
             student_id=texts,
             granted_at=any_times,
             reissued_from_contact_id=st.none() | texts,
+            last_change_id=texts,
         ),
         max_size=5,
     ).map(tuple),
