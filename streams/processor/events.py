@@ -13,6 +13,13 @@ time*, the newest day of an event it remembered: time read from the records, nev
 clock, so a replay of the raw topic remembers and forgets exactly alike. When that time moves
 to a new day, the IDs older than the window are dropped. An event older than the window itself
 cannot be judged and is refused (``StaleEventError``).
+
+A sync stands for the events before it too: its snapshot is the state after every event up
+to its bookmark (the newest event when it started), events it never saw one by one. A copy of
+such an event, arriving after the sync, would bring back an older state (a deleted contact's
+last update, say). Clever's feed ascends by event ID (its list order, and what
+``starting_after`` pages by), so an event whose ID is at or before the newest bookmark is
+covered by a snapshot and changes nothing either (``covered``).
 """
 
 from __future__ import annotations
@@ -36,6 +43,36 @@ def event_day(record: RawCleverRecord) -> int:
     fetched, created = record.fetched_at, record.created_at
     moment = fetched if created is None or created > fetched else created
     return int(moment.timestamp()) // _SECONDS_PER_DAY
+
+
+def id_order(event_id: str) -> tuple[int, str]:
+    """Clever's order of event IDs: 24 lowercase hex digits ascend as text; a shorter ID
+    (not Clever's) sorts before a longer one, as a number would."""
+    return len(event_id), event_id
+
+
+def synced(progress: DistrictProgress, record: RawCleverRecord) -> DistrictProgress:
+    """``progress`` once the sync ``record`` opens has its bookmark: the newest of a feed.
+
+    Event IDs only compare within one feed, so a sync of another API version (a district
+    moved from v2.1 to v3) replaces the bookmark, or clears it if it has none.
+    """
+    bookmark, api_version = record.event_id, record.api_version
+    if api_version == progress.synced_api_version and progress.synced_through is not None:
+        held = progress.synced_through
+        bookmark = held if bookmark is None else max(held, bookmark, key=id_order)
+    return replace(progress, synced_through=bookmark, synced_api_version=api_version)
+
+
+def covered(progress: DistrictProgress, record: RawCleverRecord, event_id: str) -> bool:
+    """Whether a sync's snapshot already holds the event: it is at or before the bookmark
+    of a sync of its own feed."""
+    bookmark = progress.synced_through
+    return (
+        bookmark is not None
+        and record.api_version == progress.synced_api_version
+        and id_order(event_id) <= id_order(bookmark)
+    )
 
 
 def advance(

@@ -36,7 +36,7 @@ from streams.processor.actions import (
     upsert_student,
 )
 from streams.processor.emit import Context, Emitted
-from streams.processor.events import advance, event_day
+from streams.processor.events import advance, covered, event_day, synced
 from streams.processor.exceptions import StaleEventError
 from streams.processor.store import DistrictProgress, StateStore
 
@@ -93,7 +93,9 @@ class RecordRun:
         memo = event_id if any(not isinstance(action, Skip) for action in actions) else None
         day = 0
         if memo is not None:
-            if self.store.event_day(record.district_id, memo) is not None:
+            if self.store.event_day(record.district_id, memo) is not None or covered(
+                self.progress, record, memo
+            ):
                 self.repeated = memo
                 return
             day = event_day(record)
@@ -138,7 +140,7 @@ class RecordRun:
         open_sync = self.progress.sync_id
         if open_sync is not None and open_sync != record.sync_id:
             self.warnings.append(f"sync {open_sync} abandoned for sync {record.sync_id}")
-        self.progress = replace(self.progress, sync_id=record.sync_id)
+        self.progress = replace(synced(self.progress, record), sync_id=record.sync_id)
 
     def _sync_completed(self, record: RawCleverRecord) -> None:
         sync_id = record.sync_id

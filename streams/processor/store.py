@@ -44,6 +44,8 @@ class DistrictProgress:
     last_offset: int | None = None
     record_count: int = 0
     event_day: int | None = None
+    synced_through: str | None = None
+    synced_api_version: str | None = None
     sync_id: str | None = None
     recently_deleted: tuple[tuple[str, ContactSnapshot], ...] = ()
     skipped: tuple[tuple[str, int], ...] = ()

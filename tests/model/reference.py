@@ -218,6 +218,12 @@ def _event_type(value: object) -> tuple[str, str]:
     return record_type, action
 
 
+def _later(event_id: str, other: str) -> bool:
+    """Whether ``event_id`` comes after ``other`` in Clever's feed, which ascends by ID
+    (24 hex digits: as text; a shorter ID first, as a number)."""
+    return (len(event_id), event_id) > (len(other), other)
+
+
 @dataclass
 class _OpenSync:
     sync_id: str
@@ -232,6 +238,8 @@ class ReferenceModel:
         self._contacts: dict[str, Listing] = {}
         self._students: set[str] = set()
         self._applied_event_ids: set[str] = set()  # naive: never forgets (no 31-day window)
+        #: The newest sync bookmark: events up to it are in the state through a snapshot.
+        self._bookmark: str | None = None
         self._sync: _OpenSync | None = None
         self._live: dict[Pair, Privilege] = {}
 
@@ -240,8 +248,14 @@ class ReferenceModel:
         """(contact, student) -> current privilege with the latest raw texts (the state topic)."""
         return dict(self._live)
 
-    def sync_started(self, sync_id: str) -> list[Change]:
-        """Open ``sync_id``, abandoning any open sync; this can grant or revoke nothing."""
+    def sync_started(self, sync_id: str, bookmark: str | None = None) -> list[Change]:
+        """Open ``sync_id``, abandoning any open sync; this can grant or revoke nothing.
+
+        ``bookmark`` is the newest event when the sync started: its snapshot stands for
+        every event up to it.
+        """
+        if bookmark is not None and (self._bookmark is None or _later(bookmark, self._bookmark)):
+            self._bookmark = bookmark
         self._sync = _OpenSync(sync_id)
         changes = self._recompute((SYNC_RECONCILIATION, sync_id))
         if changes:
@@ -283,6 +297,8 @@ class ReferenceModel:
         if event_id is not None:
             if event_id in self._applied_event_ids:
                 return []
+            if self._bookmark is not None and not _later(event_id, self._bookmark):
+                return []  # at or before a sync's bookmark: its snapshot holds it
             self._applied_event_ids.add(event_id)
         self._apply(effects)
         return self._recompute((CLEVER_EVENT, event_id))

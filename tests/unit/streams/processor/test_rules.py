@@ -26,6 +26,7 @@ from tests.unit.streams.processor.builders import (
     kinds,
     raw_event,
     raw_snapshot,
+    raw_sync_completed,
     raw_sync_started,
     v3_contact,
     v3_student,
@@ -68,6 +69,42 @@ def test_a_copy_under_the_same_id_changes_nothing_whatever_it_holds() -> None:
     assert (adjacent.repeated, altered.repeated) == ("E2", "E2")
     assert adjacent.changes == altered.changes == ()
     assert harness.pairs() == {(DISTRICT, "c1", "s1"): privilege_of(*AUNT)}
+
+
+def test_an_event_a_sync_covered_changes_nothing_when_a_copy_comes_after_it() -> None:
+    """The poller's sync stood for every event up to its bookmark, e3: a copy of e3 (or of
+    an older event, here a contact's last update before its deletion) must not bring back
+    the state before the events that followed it."""
+    harness = Harness()
+    started = replace(raw_sync_started("sync-1"), event_id="e3")
+    harness.feed_all(
+        [
+            started,
+            raw_snapshot(v3_student("s1"), "sync-1"),
+            raw_snapshot(v3_contact("c1", {"s1": PARENT}), "sync-1"),
+            raw_sync_completed("sync-1", 2),
+        ]
+    )
+    deleted = harness.feed(
+        raw_event(event("users.deleted", v3_contact("c1", {"s1": PARENT}), event_id="e4"))
+    )
+
+    copies = harness.feed_all(
+        [
+            contact_event("users.updated", {"s1": PARENT}, event_id="e3"),
+            contact_event("users.updated", {"s1": AUNT}, event_id="e2"),
+        ]
+    )
+    # A v2.1 event of a lower ID is of another feed: the v3 bookmark says nothing of it.
+    other_feed = harness.feed(
+        raw_event(event("users.created", v3_contact("c9", {"s1": PARENT}), event_id="e1"),
+                  api_version="v2.1")
+    )  # fmt: skip
+
+    assert kinds(deleted) == [("REVOKED", "c1", "s1")]
+    assert [(o.outcome, o.changes) for o in copies] == [("repeated", ())] * 2
+    assert kinds(other_feed) == [("GRANTED", "c9", "s1")]
+    assert set(harness.pairs()) == {(DISTRICT, "c9", "s1")}
 
 
 def test_only_the_ids_of_contact_and_student_events_are_remembered() -> None:
