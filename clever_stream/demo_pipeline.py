@@ -132,12 +132,15 @@ def _free_port() -> int:
 
 
 async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
-    """A steady trickle of Clever changes, as a district's nightly SIS sync would bring."""
+    """A steady trickle of Clever changes, as a district's nightly SIS sync would bring, with
+    Clever's and SIS data's quirks: events re-sent under their own IDs, students deleted
+    while their contacts still list them and brought back, cosmetic rewrites."""
     round_ = 0
     while True:
         await asyncio.sleep(shape.trickle_interval_s)
         round_ += 1
-        district.random_changes(shape.trickle_changes, seed=shape.seed * 1_000_003 + round_)
+        seed = shape.seed * 1_000_003 + round_
+        district.random_changes(shape.trickle_changes, seed=seed, quirks=True)
 
 
 async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
