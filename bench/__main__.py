@@ -24,7 +24,9 @@ from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
 from bench.pipeline import run_pipeline_bench
 from bench.pipeline_config import PipelineBenchConfig
-from bench.pipeline_tables import latency_table, throughput_table
+from bench.pipeline_tables import latency_table, state_table, throughput_table
+from bench.pipeline_workload import throughput_events
+from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
 from clever_stream.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
@@ -141,6 +143,8 @@ def main(
             pipeline = asyncio.run(run_pipeline_bench(broker.bootstrap_servers, pipeline_config))
             console.print(throughput_table(pipeline.throughput, pipeline_config))
             console.print(latency_table(pipeline.latency, pipeline_config))
+            records = throughput_events(pipeline_events, districts=pipeline_districts)
+            console.print(state_table(measure_state(records)))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 

@@ -1,4 +1,5 @@
-"""The pipeline benchmark's figures as tables: the worker next to the bare loop, and latency."""
+"""The pipeline benchmark's figures as tables: the worker next to the bare loop, latency, and
+the state a district costs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rich.table import Table
 from bench.pipeline import LatencyFigures
 from bench.pipeline_config import PipelineBenchConfig
 from bench.pipeline_throughput import ThroughputFigures
+from bench.state_size import BUSY_EVENTS_PER_DAY, StateFigures
+from streams.processor import WINDOW_DAYS
 
 #: The issue's goals: the worker at 60% of the bare loop or more, p99 at 250 ms or less.
 RATIO_GOAL = 0.6
@@ -126,6 +129,34 @@ def latency_table(figures: tuple[LatencyFigures, ...], config: PipelineBenchConf
             f"{row.worker_cpu_share:.0%}",
             "met" if p99 <= P99_GOAL_MS else "missed",
         )
+    return table
+
+
+def state_table(figures: StateFigures) -> Table:
+    """One row per table: keys and bytes a district costs, and the event-ID memory's share."""
+    total = sum(row.median_bytes for row in figures.tables) or 1.0
+    memory = figures.busy_event_memory_bytes
+    table = Table(
+        title=f"Worker state per district after the throughput records ({figures.records:,} "
+        f"raw records, {figures.districts} districts)",
+        caption="bytes: keys and values as the tables hold them and the compacted changelog "
+        "carries them; events: the memory of applied Clever event IDs, "
+        f"{figures.bytes_per_event_id:.0f} B per ID, kept {WINDOW_DAYS} days of event time: "
+        f"a district with {BUSY_EVENTS_PER_DAY:,} contact or student events a day keeps "
+        f"{memory / 2**20:.1f} MiB of it",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in ("table", "keys", "bytes (median)", "bytes (largest)", "share"):
+        table.add_column(heading, justify="left" if heading == "table" else "right")
+    for row in figures.tables:
+        table.add_row(
+            row.table,
+            f"{row.keys:,.0f}",
+            f"{row.median_bytes:,.0f}",
+            f"{row.max_bytes:,}",
+            f"{row.median_bytes / total:.0%}",
+        )
+    table.add_row("all", "", f"{total:,.0f}", "", "100%")
     return table
 
 
