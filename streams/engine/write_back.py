@@ -123,9 +123,16 @@ class WriteBackStore:
         self._written_events.add(key)
 
     def remembered_events(self, district_id: str) -> Iterable[tuple[str, int]]:
-        # Once a day of a district's event time.
-        self.flush()
-        return self._store.remembered_events(district_id)
+        # Once a day of a district's event time: the table's, with the writes not flushed.
+        found = dict(self._store.remembered_events(district_id))
+        for written_district, event_id in self._written_events:
+            if written_district == district_id:
+                day = self._events[(written_district, event_id)]
+                if day is None:
+                    found.pop(event_id, None)
+                else:
+                    found[event_id] = day
+        return list(found.items())
 
     def flush(self) -> None:
         """Write every key written since the last flush, its last value, to the tables."""

@@ -212,12 +212,7 @@ def _relist(
         entry = store.get_student(district_id, student_id) or StudentEntry(
             district_id=district_id, student_id=student_id
         )
-        listed_by = (
-            entry.listed_by | {contact_id}
-            if student_id in after
-            else entry.listed_by - {contact_id}
-        )
-        store.put_student(replace(entry, listed_by=listed_by))
+        store.put_student(entry.listing(contact_id, listed=student_id in after))
 
 
 #: The fields of a contact that are more than the bookkeeping of its last event and write.

@@ -75,6 +75,16 @@ def covered(progress: DistrictProgress, record: RawCleverRecord, event_id: str) 
     )
 
 
+def applied(
+    store: StateStore, progress: DistrictProgress, record: RawCleverRecord, event_id: str
+) -> bool:
+    """Whether the event ``event_id`` is in the district's state already: applied before
+    (and still remembered), or covered by a sync."""
+    return store.event_day(progress.district_id, event_id) is not None or covered(
+        progress, record, event_id
+    )
+
+
 def advance(
     store: StateStore, progress: DistrictProgress, *, event_id: str, day: int
 ) -> DistrictProgress:

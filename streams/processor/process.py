@@ -15,7 +15,7 @@ against the stored contact, so it finds nothing to change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.codec import Codec, default_codec
@@ -90,12 +90,7 @@ def process(
     progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
     if progress.has_applied(position.partition, position.offset):
         return Outputs(replayed=True)
-    progress = replace(
-        progress,
-        last_partition=position.partition,
-        last_offset=position.offset,
-        record_count=progress.record_count + 1,
-    )
+    progress = progress.at(position.partition, position.offset)
     overlay = Overlay(store)
     run = RecordRun(store=overlay, progress=progress, now=now)
     failure = run.apply(record)
@@ -144,14 +139,7 @@ def process_bytes(
             progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
             if progress.has_applied(position.partition, position.offset):
                 return Outputs(replayed=True)
-            store.put_district(
-                replace(
-                    progress,
-                    last_partition=position.partition,
-                    last_offset=position.offset,
-                    record_count=progress.record_count + 1,
-                )
-            )
+            store.put_district(progress.at(position.partition, position.offset))
         letter = dead_letter(
             error,
             position=position,

@@ -36,7 +36,7 @@ from streams.processor.actions import (
     upsert_student,
 )
 from streams.processor.emit import Context, Emitted
-from streams.processor.events import advance, covered, event_day, synced
+from streams.processor.events import advance, applied, event_day, synced
 from streams.processor.exceptions import StaleEventError
 from streams.processor.store import DistrictProgress, StateStore
 
@@ -93,9 +93,7 @@ class RecordRun:
         memo = event_id if any(not isinstance(action, Skip) for action in actions) else None
         day = 0
         if memo is not None:
-            if self.store.event_day(record.district_id, memo) is not None or covered(
-                self.progress, record, memo
-            ):
+            if applied(self.store, self.progress, record, memo):
                 self.repeated = memo
                 return
             day = event_day(record)

@@ -62,6 +62,22 @@ class DistrictProgress:
             and offset <= self.last_offset
         )
 
+    def at(self, partition: int, offset: int) -> DistrictProgress:
+        """This progress with the record at ``partition``/``offset`` applied: its position,
+        and one more record counted (built directly: every record makes one)."""
+        return DistrictProgress(
+            district_id=self.district_id,
+            last_partition=partition,
+            last_offset=offset,
+            record_count=self.record_count + 1,
+            event_day=self.event_day,
+            synced_through=self.synced_through,
+            synced_api_version=self.synced_api_version,
+            sync_id=self.sync_id,
+            recently_deleted=self.recently_deleted,
+            skipped=self.skipped,
+        )
+
     def remember_deleted(self, snapshot: ContactSnapshot) -> DistrictProgress:
         """This progress with ``snapshot`` as the newest deleted contact, the oldest dropped."""
         kept = tuple(entry for entry in self.recently_deleted if entry[0] != snapshot.contact_id)
@@ -136,6 +152,17 @@ class StudentEntry:
     def kept(self) -> bool:
         """Whether the entry says anything: a store drops one that does not."""
         return self.exists or bool(self.listed_by)
+
+    def listing(self, contact_id: str, *, listed: bool) -> StudentEntry:
+        """This entry with ``contact_id`` among the contacts listing it, or not."""
+        listed_by = self.listed_by | {contact_id} if listed else self.listed_by - {contact_id}
+        return StudentEntry(
+            district_id=self.district_id,
+            student_id=self.student_id,
+            exists=self.exists,
+            last_sync_id=self.last_sync_id,
+            listed_by=listed_by,
+        )
 
 
 class StateStore(Protocol):
