@@ -22,6 +22,7 @@ from fakeclever.ids import Space, district_tag, make_id
 from fakeclever.records import relationships_of
 from schemas.codec import default_codec
 from schemas.keys import district_key
+from streams.core import equivalent, privilege_of
 
 API_VERSION = "v3.0"
 #: Counters of the bench's own ``users.created`` event IDs, clear of the fake's feed.
@@ -137,8 +138,14 @@ class _Mover:
     def _change(self) -> list[dict[str, Any]]:
         contact = self._rng.choice(self._contacts)
         entry = self._rng.choice(relationships_of(self.district.contact(contact) or {}))
-        # Between two normalised relationships, so the privilege itself changes.
-        relationship = "Guardian" if entry.get("relationship") == "Parent" else "Parent"
+        # A relationship that changes the privilege itself: a cosmetic rewrite (``parent``
+        # to ``Parent``, or a relationship the type already names) would change nothing.
+        held = privilege_of(entry.get("relationship"), entry.get("type"))
+        relationship = next(
+            text
+            for text in ("Parent", "Guardian", "Sibling")
+            if not equivalent(held, privilege_of(text, entry.get("type")))
+        )
         return self.district.change_relationship(contact, entry["student"], relationship)
 
     def _held(self, contact: str) -> set[str]:
