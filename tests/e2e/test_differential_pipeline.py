@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +24,9 @@ from hypothesis import strategies as st
 from connectors.settings import PollerSettings
 from fakeclever import FakeClever, FakeDistrict
 from schemas.keys import parse_pair_key
-from tests.e2e.processes import module_process
+from tests.e2e.processes import module_process, poller_env
 from tests.e2e.test_worker_process import worker_env
-from tests.integration.connectors.poller_harness import caught_up, district_entry, poller_settings
+from tests.integration.connectors.poller_harness import caught_up, poller_settings
 from tests.model.deliveries import (
     differences,
     feed,
@@ -64,24 +63,6 @@ Story = tuple[Shape, History]
 stories = st.lists(
     st.tuples(shapes, histories_of(least=8, most=16)), min_size=HISTORIES, max_size=HISTORIES
 ).filter(lambda drawn: len({shape for shape, _ in drawn}) > HISTORIES // 2)
-
-
-def poller_env(
-    bootstrap_servers: str, base_url: str, prefix: str, districts: list[FakeDistrict]
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
-        CLEVER_STREAM_TOPIC_PREFIX=prefix,
-        CLEVER_STREAM_TOPIC_PARTITIONS="3",
-        CLEVER_POLLER_BASE_URL=base_url,
-        CLEVER_POLLER_DISTRICTS=json.dumps([district_entry(d) for d in districts]),
-        CLEVER_POLLER_POLL_INTERVAL_S="0.1",
-        CLEVER_POLLER_EVENTS_PAGE_SIZE="7",
-        CLEVER_POLLER_SNAPSHOT_PAGE_SIZE="5",
-        CLEVER_POLLER_DISTRICT_BACKOFF_S="0.2",
-    )
-    return env
 
 
 def set_up(fake: FakeClever, stories: list[Story]) -> list[FakeDistrict]:
@@ -132,7 +113,10 @@ async def run_pipeline(
     env = worker_env(bootstrap_servers, prefix, app_id, folder / "worker", engine=engine)
     async with fake.serve() as base_url:
         settings = poller_settings(bootstrap_servers, base_url, prefix, [])
-        polling = poller_env(bootstrap_servers, base_url, prefix, districts)
+        polling = poller_env(
+            bootstrap_servers, base_url, prefix, districts,
+            events_page_size="7", snapshot_page_size="5",
+        )  # fmt: skip
         async with (
             module_process("connectors", "run", env=polling, log=folder / "poller.log"),
             module_process("streams", "worker", env=env, log=folder / "worker.log"),

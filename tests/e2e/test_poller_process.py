@@ -8,8 +8,6 @@ with the pages it covers) says where to carry on.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -19,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from connectors.publisher import PollerTopics
-from fakeclever import FakeClever, FakeDistrict
+from fakeclever import FakeClever
 from schemas.records import PollerCursor
 from schemas.values import CursorPhase, RawRecordKind, RecordSource
-from tests.e2e.processes import module_process
+from tests.e2e.processes import module_process, poller_env
 from tests.integration.connectors.poller_harness import (
     caught_up,
     committed_cursor,
@@ -33,24 +31,6 @@ from tests.raw_stream import fold_pairs, of_district, read_raw
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def poller_env(
-    bootstrap_servers: str, base_url: str, prefix: str, district: FakeDistrict
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
-        CLEVER_STREAM_TOPIC_PREFIX=prefix,
-        CLEVER_STREAM_TOPIC_PARTITIONS="3",
-        CLEVER_POLLER_BASE_URL=base_url,
-        CLEVER_POLLER_DISTRICTS=json.dumps([district_entry(district)]),
-        CLEVER_POLLER_POLL_INTERVAL_S="0.1",
-        CLEVER_POLLER_EVENTS_PAGE_SIZE="20",
-        CLEVER_POLLER_SNAPSHOT_PAGE_SIZE="50",
-        CLEVER_POLLER_DISTRICT_BACKOFF_S="0.2",
-    )
-    return env
 
 
 @asynccontextmanager
@@ -89,7 +69,7 @@ async def test_sigkill_mid_sync_and_mid_polling_loses_and_duplicates_nothing(
     async with fake.serve() as base_url:
         prefix = unique_name("p")
         settings = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
-        env = poller_env(bootstrap_servers, base_url, prefix, district)
+        env = poller_env(bootstrap_servers, base_url, prefix, [district])
 
         async def mid_sync() -> PollerCursor | None:
             cursor = await committed_cursor(settings, district.id)
@@ -144,7 +124,7 @@ async def test_sigterm_stops_the_poller_cleanly(
     async with fake.serve() as base_url:
         prefix = unique_name("p")
         settings = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
-        env = poller_env(bootstrap_servers, base_url, prefix, district)
+        env = poller_env(bootstrap_servers, base_url, prefix, [district])
         async with poller_process(env, log_path) as process:
             await caught_up(settings, district)
             process.send_signal(signal.SIGTERM)
@@ -163,7 +143,7 @@ async def test_sigusr1_resyncs_every_district_of_the_process(
     async with fake.serve() as base_url:
         prefix = unique_name("p")
         settings = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
-        env = poller_env(bootstrap_servers, base_url, prefix, district)
+        env = poller_env(bootstrap_servers, base_url, prefix, [district])
         async with poller_process(env, tmp_path / "poller.log") as process:
             first = await caught_up(settings, district)
             process.send_signal(signal.SIGUSR1)
