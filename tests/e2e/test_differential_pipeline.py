@@ -44,8 +44,8 @@ pytestmark = pytest.mark.e2e
 
 #: How many histories (districts) one run of the pipeline serves.
 HISTORIES = 24
-#: Between two operations of a ``poll``, the poller has time to read what came before.
-POLL_PAUSE_S = 0.4
+#: How long a ``poll`` of a history waits for the poller to ask past the newest event.
+POLL_TIMEOUT_S = 60.0
 
 SCHEMAS = ReleasedSchemas(
     [
@@ -79,8 +79,10 @@ def set_up(fake: FakeClever, stories: list[Story]) -> list[FakeDistrict]:
     return districts
 
 
-async def happen(district: FakeDistrict, history: History) -> None:
-    """The rest of the history, while the poller polls; ``poll`` gives it time to.
+async def happen(fake: FakeClever, district: FakeDistrict, history: History) -> None:
+    """The rest of the history, while the poller polls; at each ``poll`` the poller is
+    waited for until it has read what came before (it asks for the events after the
+    newest one).
 
     Clever's window ends (``expire``) together with a new event, before the poller can ask:
     its resync then bookmarks an event. (With no event at all left, polling would go on
@@ -89,12 +91,22 @@ async def happen(district: FakeDistrict, history: History) -> None:
     """
     for op in history.after:
         if op.name == "poll":
-            await asyncio.sleep(POLL_PAUSE_S)
+            await polled_past_newest(fake, district)
             continue
         apply(district, op)  # a change mid-sync (``during_sync``) is the in-process test's
         if op.name == "expire":
             district.create_student()
-        await asyncio.sleep(0)
+
+
+async def polled_past_newest(fake: FakeClever, district: FakeDistrict) -> None:
+    """Wait until the poller has asked the fake for the events after the district's newest
+    (a district always has one here: see ``set_up`` and ``happen``)."""
+    asked = f"starting_after={district.events()[-1]['id']}"
+
+    async def probe() -> bool:
+        return any(asked in path for _, path, _ in fake.requests)
+
+    await eventually(probe, timeout_s=POLL_TIMEOUT_S, what=f"district {district.id} polled")
 
 
 async def run_pipeline(
@@ -123,7 +135,7 @@ async def run_pipeline(
         ):
             await all_caught_up(settings, districts)
             await asyncio.gather(
-                *(happen(d, h) for d, (_, h) in zip(districts, stories, strict=True))
+                *(happen(fake, d, h) for d, (_, h) in zip(districts, stories, strict=True))
             )
             await all_caught_up(settings, districts)
             topics = await asyncio.to_thread(read_all, bootstrap_servers, prefix)
