@@ -65,14 +65,14 @@ class WriteBackStore:
     def get_student(self, district_id: str, student_id: str) -> StudentEntry | None:
         key = (district_id, student_id)
         try:
-            return self._students[key]
+            found = self._students[key]
         except KeyError:
             found = self._students[key] = self._store.get_student(district_id, student_id)
-            return found
+        return found if found is not None and found.kept else None
 
     def put_student(self, entry: StudentEntry) -> None:
         key = (entry.district_id, entry.student_id)
-        self._students[key] = entry if entry.kept else None
+        self._students[key] = entry
         self._written_students.add(key)
 
     def student_ids(self, district_id: str) -> Iterable[str]:
@@ -143,11 +143,9 @@ class WriteBackStore:
                 store.delete_contact(district_id, contact_id)
             else:
                 store.put_contact(snapshot)
-        for district_id, student_id in self._written_students:
-            entry = self._students[(district_id, student_id)]
-            if entry is None:
-                store.put_student(StudentEntry(district_id=district_id, student_id=student_id))
-            else:
+        for key in self._written_students:
+            entry = self._students[key]
+            if entry is not None:
                 store.put_student(entry)
         for key in self._written_grants:
             grants = self._grants[key]
