@@ -28,7 +28,7 @@ from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
-from clever_stream.console import reporting_errors
+from foundation.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
 console = Console()

@@ -30,11 +30,11 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.exceptions import BenchError, StepTimeoutError
 from bench.producers import transactional_producer
-from clever_stream.admin import ensure_pipeline_topics
 from connectors.cursors import read_cursor
 from connectors.publisher import PollerTopics
 from connectors.settings import PollerSettings
 from schemas.codec import default_codec
+from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor
 from schemas.values import CursorPhase
 

@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaError
 
 from bench.exceptions import KafkaStepError, StepTimeoutError, TopicRefusedError
 from bench.payload import Message, make_messages
-from clever_stream.admin import default_replication_factor
+from foundation.admin import default_replication_factor
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotA
 
 from bench.pipeline_workload import RawEvent, pages
 from bench.producers import transactional_producer
-from clever_stream.admin import ensure_pipeline_topics
-from clever_stream.settings import KafkaSettings
+from foundation.settings import KafkaSettings
+from schemas.provision import ensure_pipeline_topics
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,9 @@ from schemas.codec import Codec, default_codec
 from schemas.records import Cause, Privilege, PrivilegeChange, RawCleverRecord
 from schemas.topics import DEAD_LETTERS, PRIVILEGE_CHANGES, PRIVILEGE_STATE
 from schemas.values import CauseKind, ChangeKind, ContactType, Relationship
-from streams.engine.records import Output, OutputTopics, RecordHandler
+from streams.processor.handler import Output, RecordHandler
 from streams.processor.store import MemoryStore
+from streams.topics import OutputTopics
 from streams.writers.output_writer import OutputWriter
 
 #: What the loop makes of each raw record (see the module's docstring).

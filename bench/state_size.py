@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 
 from bench.pipeline_workload import RawEvent
 from schemas.codec import default_codec
-from streams.engine.records import OutputTopics, RecordHandler
-from streams.engine.state import TABLE_NAMES, MemoryBacking, PartitionState
+from streams.engines.native.state import MemoryBacking, PartitionState
 from streams.processor import WINDOW_DAYS
-from streams.store import TableStore
+from streams.processor.handler import RecordHandler
+from streams.state.tables import TABLE_NAMES, TableStore
+from streams.topics import OutputTopics
 
 #: Keys of these tables are ``district/<id>``; of the others, the district ID alone.
 _SEPARATOR = b"/"

@@ -9,13 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clever_stream.admin import ensure_pipeline_topics
-from clever_stream.console import VerboseOption, configure_logging, reporting_errors
 from clever_stream.demo import run_demo
-from clever_stream.exceptions import ConfigurationError
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
+from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.exceptions import ConfigurationError
 from localkafka import LocalKafkaSettings, local_kafka
+from schemas.provision import ensure_pipeline_topics
 from schemas.topics import ALL_TOPICS, SELFCHECK
 
 app = typer.Typer(

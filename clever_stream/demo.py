@@ -15,14 +15,15 @@ from pathlib import Path
 from rich.console import Console, Group
 from rich.table import Table
 
-from clever_stream.admin import TopicOutcome, ensure_pipeline_topics
 from clever_stream.demo_pipeline import DemoDistrict, RunningPipeline, demo_pipeline
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
-from clever_stream.signals import run_until_signalled, sigterm_as_interrupt
+from foundation.admin import TopicOutcome
+from foundation.signals import run_until_signalled, sigterm_as_interrupt
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 from localkafka.procs import is_alive
-from schemas.topics import SELFCHECK
+from schemas.provision import ensure_pipeline_topics
+from schemas.topics import SELFCHECK, TopicSpec
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ async def _until_stopped(
 
 
 def _where_everything_is(
-    broker: RunningBroker, topics: list[TopicOutcome], round_trip: RoundTrip
+    broker: RunningBroker, topics: list[TopicOutcome[TopicSpec]], round_trip: RoundTrip
 ) -> Group:
     where = Table(title="Where everything is", show_header=False, title_justify="left")
     where.add_column(style="bold")

@@ -27,7 +27,7 @@ from schemas.codec import default_codec
 from schemas.records import PrivilegeChange
 from schemas.topics import PRIVILEGE_CHANGES
 from schemas.values import CauseKind, ChangeKind
-from streams.engine.service import running_engine
+from streams.engines.native.service import running_engine
 from streams.service import prepare
 from streams.settings import WorkerSettings
 

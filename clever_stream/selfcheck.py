@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from clever_stream.exceptions import SelfCheckError
-from clever_stream.kafka_errors import kafka_errors
+from foundation.exceptions import SelfCheckError
+from foundation.kafka_errors import kafka_errors
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import asyncio
 import typer
 from rich.console import Console
 
-from clever_stream.console import VerboseOption, configure_logging, reporting_errors
-from clever_stream.signals import run_until_signalled
 from connectors.service import load_settings, serve
+from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.signals import run_until_signalled
 
 app = typer.Typer(
     help="The Clever poller: every configured district's events into Kafka, exactly once.",

@@ -12,7 +12,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from clever_stream.exceptions import KafkaUnavailableError
+from foundation.exceptions import KafkaUnavailableError
 from schemas.codec import Codec
 from schemas.exceptions import DecodeError
 from schemas.keys import district_key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clever_stream.exceptions import CleverStreamError
+from foundation.exceptions import CleverStreamError
 
 
 class CleverApiError(CleverStreamError):

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NoReturn, Protocol
 
 from connectors.client import CleverClient
@@ -27,6 +27,7 @@ from connectors.mapping import (
     sync_started_record,
 )
 from connectors.pages import Page
+from foundation.clock import utc_now
 from schemas.keys import district_key
 from schemas.records import DeadLetter, PollerCursor, RawCleverRecord
 from schemas.values import CursorPhase, RecordSource
@@ -58,11 +59,6 @@ class PollOptions:
     rollover_min_events: int = 10_000
     #: Clever keeps events 30 days; a day less leaves room for clock skew.
     event_window: timedelta = timedelta(days=29)
-
-
-def utc_now() -> datetime:
-    """The poller's clock."""
-    return datetime.now(UTC)
 
 
 class DistrictPoller:

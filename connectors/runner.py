@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 from aiokafka.errors import KafkaError
 
-from clever_stream.exceptions import CleverStreamError
 from connectors.client import CleverClient
 from connectors.cursors import read_cursor
 from connectors.exceptions import CleverApiError, CleverAuthError, PollerFencedError
@@ -23,6 +22,7 @@ from connectors.poller import DistrictPoller, PollOptions
 from connectors.publisher import DistrictPublisher, PollerTopics
 from connectors.retry import RetryPolicy
 from connectors.settings import DistrictConfig, PollerSettings
+from foundation.exceptions import CleverStreamError
 from schemas.codec import Codec
 
 logger = logging.getLogger(__name__)

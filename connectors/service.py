@@ -8,12 +8,12 @@ import signal
 
 from pydantic import ValidationError
 
-from clever_stream.admin import ensure_pipeline_topics
-from clever_stream.exceptions import ConfigurationError
 from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
+from foundation.exceptions import ConfigurationError
 from schemas.codec import default_codec
+from schemas.provision import ensure_pipeline_topics
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from clever_stream.exceptions import ConfigurationError
-from clever_stream.settings import KafkaSettings
+from foundation.exceptions import ConfigurationError
+from foundation.settings import KafkaSettings
 
 ApiVersion = Literal["v3.0", "v3.1", "v2.1"]
 

@@ -20,9 +20,9 @@ from typing import Annotated
 
 import typer
 
-from clever_stream.console import VerboseOption, configure_logging
 from fakeclever.district import FakeDistrict
 from fakeclever.fake import FakeClever
+from foundation.console import VerboseOption, configure_logging
 
 logger = logging.getLogger(__name__)
 app = typer.Typer(

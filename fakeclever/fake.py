@@ -13,8 +13,9 @@ from aiohttp import web
 
 from fakeclever.district import FakeDistrict
 from fakeclever.faults import Faults
-from fakeclever.ids import derived_hex, district_tag, utc_now
+from fakeclever.ids import derived_hex, district_tag
 from fakeclever.population import Population
+from foundation.clock import utc_now
 
 logger = logging.getLogger(__name__)
 RATE_LIMIT_PER_MINUTE = 1200

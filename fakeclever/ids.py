@@ -85,8 +85,3 @@ def clever_time(moment: datetime) -> str:
     """Clever's timestamp format: UTC ISO-8601 with milliseconds and ``Z``."""
     utc = moment.astimezone(UTC).replace(tzinfo=None)
     return utc.isoformat(timespec="milliseconds") + "Z"
-
-
-def utc_now() -> datetime:
-    """The default clock of the fake."""
-    return datetime.now(UTC)

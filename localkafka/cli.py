@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from clever_stream.console import VerboseOption, configure_logging, reporting_errors
+from foundation.console import VerboseOption, configure_logging, reporting_errors
 from localkafka.broker import LocalKafka, RunningBroker
 from localkafka.maven import cached_jars, resolve_kafka
 from localkafka.settings import LocalKafkaSettings

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from clever_stream.console import reporting_errors
+from foundation.console import reporting_errors
 from schemas.history import compatibility_problems, pending_releases, release, released_versions
 from schemas.loader import load_schemas
 

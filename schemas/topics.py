@@ -7,10 +7,12 @@ cluster, and the major version changes only with an incompatible change of the r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+# The naming rule is the foundation's (settings validate the prefix); exported here too.
+from foundation.settings import DEFAULT_PREFIX as DEFAULT_PREFIX
+from foundation.settings import validate_prefix as validate_prefix
 from schemas.records import (
     DeadLetter,
     Message,
@@ -20,12 +22,8 @@ from schemas.records import (
     RawCleverRecord,
 )
 
-DEFAULT_PREFIX = "clever-stream"
 FOREVER = -1
 _DAY_MS = 24 * 60 * 60 * 1000
-# Kafka's legal topic characters, without "_": Kafka warns that "." and "_" collide in
-# metric names, and our convention uses ".".
-_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,199}$")
 
 
 class CleanupPolicy(StrEnum):
@@ -59,16 +57,6 @@ class TopicSpec:
             "cleanup.policy": str(self.cleanup_policy),
             "retention.ms": str(self.retention_ms),
         }
-
-
-def validate_prefix(prefix: str) -> str:
-    """``prefix`` if it makes legal topic names, else ValueError."""
-    if not _PREFIX_PATTERN.fullmatch(prefix):
-        raise ValueError(
-            f"topic prefix {prefix!r} must be 1-200 letters, digits, '.' or '-', "
-            "starting with a letter or digit"
-        )
-    return prefix
 
 
 RAW_EVENTS = TopicSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from clever_stream.console import VerboseOption, reporting_errors
+from foundation.console import VerboseOption, reporting_errors
 from streams.service import run_worker
 from streams.settings import WorkerSettings
 

@@ -1,7 +1,7 @@
 """The worker as a service: settings checked, topics ensured, then the engine's loop.
 
-``CLEVER_WORKER_ENGINE`` picks the loop: ``native`` (default, ``streams.engine``) or
-``faust`` (Faust's own worker, ``streams.worker``).
+``CLEVER_WORKER_ENGINE`` picks the loop: ``native`` (default, ``streams.engines.native``) or
+``faust`` (Faust's own worker, ``streams.engines.faust.worker``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from typing import NoReturn
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
 
-from clever_stream.admin import default_replication_factor, ensure_pipeline_topics
-from clever_stream.console import configure_logging
-from clever_stream.exceptions import ConfigurationError
-from clever_stream.kafka_errors import kafka_errors
+from foundation.admin import default_replication_factor
+from foundation.console import configure_logging
+from foundation.exceptions import ConfigurationError
+from foundation.kafka_errors import kafka_errors
+from schemas.provision import ensure_pipeline_topics
 from schemas.topics import RAW_EVENTS
-from streams.changelogs import ensure_changelog_topics
-from streams.engine.service import serve_engine
+from streams.engines.faust.changelogs import ensure_changelog_topics
+from streams.engines.faust.worker import build_worker
+from streams.engines.native.service import serve_engine
 from streams.settings import WorkerSettings
-from streams.worker import build_worker
 
 
 def _bootstrap_servers(settings: WorkerSettings) -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from clever_stream.settings import KafkaSettings
+from foundation.settings import KafkaSettings
 
 # The table stores a worker supports, as Faust names them: ``memory://`` keeps tables in RAM;
 # ``rocksdb://`` keeps them in RocksDB files (through ``rocksdict``) under the data folder.
@@ -24,9 +24,9 @@ class WorkerSettings(KafkaSettings):
 
     engine: Literal["native", "faust"] = Field(
         default="native",
-        description="What runs the privilege agent: native, the project's own exactly-once "
-        "loop on aiokafka (streams/engine), or faust, the faust-streaming agent it replaced "
-        "(kept for one release; see docs/architecture.md).",
+        description="What runs the privilege worker: native, the project's own exactly-once "
+        "loop on aiokafka (streams/engines/native), or faust, faust-streaming agents and tables "
+        "(streams/engines/faust). Both are supported; see docs/architecture.md.",
     )
     app_id: str = Field(
         default="clever-stream-privileges",

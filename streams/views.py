@@ -1,22 +1,17 @@
-"""Query views on the worker's web server, answered by the worker that owns the district.
+"""The query views' answers, built from a partition's committed tables (both engines).
 
-The answers are built here for both engines; this module serves them on Faust's web
-server, ``streams.engine.web`` on the engine's. Under Faust, ``table_route`` sends a
-request to the worker holding the partition of its district key (the raw topic's key), so
-any worker can be asked. Answers carry IDs, relationships and
-contact types: what a consumer needs to decide access, and no personal data.
+Each engine serves them on its own web server, from the worker that owns the district
+(``streams.engines.native.web``, ``streams.engines.faust.views``). Answers carry IDs,
+relationships and contact types: what a consumer needs to decide access, and no personal
+data.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import faust
-from faust.web import Request, Response, View
-
 from schemas.records import ContactSnapshot, Privilege
-from streams.store import TableStore
-from streams.tables import WorkerTables
+from streams.state.tables import TableStore
 
 
 def _privilege(privilege: Privilege) -> dict[str, Any]:
@@ -64,21 +59,3 @@ def students_of_contact_body(store: TableStore, district: str, contact: str) -> 
     live = _live_students(store, district, contact)
     students = students_of(snapshot, live) if snapshot else []
     return {"district_id": district, "contact_id": contact, "students": students}
-
-
-def register_views(app: faust.App, *, tables: WorkerTables, store: TableStore) -> None:
-    """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``."""
-
-    @app.page("/districts/{district}/students/{student}/contacts")
-    @app.table_route(table=tables.contacts, match_info="district")
-    async def contacts_of_student(
-        web: View, request: Request, district: str, student: str
-    ) -> Response:
-        return web.json(contacts_of_student_body(store, district, student))
-
-    @app.page("/districts/{district}/contacts/{contact}/students")
-    @app.table_route(table=tables.contacts, match_info="district")
-    async def students_of_contact(
-        web: View, request: Request, district: str, contact: str
-    ) -> Response:
-        return web.json(students_of_contact_body(store, district, contact))

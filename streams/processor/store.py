@@ -1,7 +1,7 @@
 """The state the privilege processor keeps, as a Protocol, and an in-memory store of it.
 
 The processor is pure apart from this store: both engines implement ``StateStore`` over
-their tables (``streams.store.TableStore``: string keys; ``ContactSnapshot`` values encoded
+their tables (``streams.state.tables.TableStore``: string keys; ``ContactSnapshot`` values encoded
 with ``schemas.codec.default_codec()``, the rest with ``streams.processor.encoding``), and
 tests or an in-process replay tool use ``MemoryStore``. Every method is synchronous: the
 tables are in the worker's memory or local files.

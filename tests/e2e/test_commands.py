@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from clever_stream.console import PROJECT_ERROR
+from foundation.console import PROJECT_ERROR
 from localkafka.cli import NOT_RUNNING
 from localkafka.procs import is_alive
 from tests.e2e.conftest import CommandEnv, run_command

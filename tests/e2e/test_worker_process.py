@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from fakeclever import FakeClever
-from streams.engine.changelog import changelog_topic
-from streams.table_files import MARKER
+from streams.engines.faust.table_files import MARKER
+from streams.engines.native.changelog import changelog_topic
 from tests.e2e.processes import module_process
 from tests.integration.connectors.poller_harness import (
     caught_up,

@@ -29,7 +29,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from fakeclever import FakeClever, FakeDistrict
 from fakeclever.ids import derived_hex, district_tag
 from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE, RAW_EVENTS
-from streams.tables import CONTACTS
+from streams.state.tables import CONTACTS
 from tests.e2e.test_worker_process import worker_env, worker_process
 from tests.integration.connectors.poller_harness import (
     caught_up,

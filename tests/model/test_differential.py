@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from schemas.codec import default_codec
 from schemas.keys import parse_pair_key
 from schemas.records import PrivilegeState
-from streams.engine.state import MemoryBacking, PartitionState
-from streams.engine.write_back import WriteBackStore
+from streams.engines.native.state import MemoryBacking, PartitionState
+from streams.engines.native.write_back import WriteBackStore
 from streams.processor import MemoryStore, Position, StateStore, process
-from streams.store import TableStore
+from streams.state.tables import TableStore
 from tests.model.deliveries import Delivery, differences, feed, from_record, per_pair, raw_record
 from tests.model.histories import History, Played, Shape, histories, play, shapes
 from tests.model.reference import Change, Pair, Privilege, ReferenceModel, raw_text

@@ -14,14 +14,15 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from clever_stream.settings import CliSettings, KafkaSettings
+from clever_stream.settings import CliSettings
+from foundation.settings import KafkaSettings
 from localkafka.settings import KAFKA_VERSION, LocalKafkaSettings
 from streams.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # The project's packages; each one's `settings` module, if it has one, holds its deployable's
 # settings, so a new deployable's variables are demanded here without editing this test.
-PACKAGES = ("clever_stream", "connectors", "streams", "localkafka")
+PACKAGES = ("foundation", "clever_stream", "connectors", "streams", "localkafka")
 # `NAME=value` or `# NAME=value` on a line of its own; prose comments never look like this.
 ENV_LINE = re.compile(r"^(?:#\s*)?([A-Z][A-Z0-9_]*)=(.*)$")
 

@@ -14,8 +14,9 @@ from bench.pipeline_raw import consume_transform_produce, output_topics
 from bench.pipeline_workload import RawEvent, throughput_events
 from schemas.codec import default_codec
 from schemas.records import PrivilegeChange
-from streams.engine.records import OutputTopics, RecordHandler
+from streams.processor.handler import RecordHandler
 from streams.processor.store import MemoryStore
+from streams.topics import OutputTopics
 from tests.conftest import TopicFactory
 from tests.kafka_reading import read_partition
 from tests.waiting import eventually

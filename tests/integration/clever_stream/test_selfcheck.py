@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clever_stream.exceptions import SelfCheckError
 from clever_stream.selfcheck import transactional_round_trip
+from foundation.exceptions import SelfCheckError
 from tests.conftest import TopicFactory
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from clever_stream.admin import ensure_pipeline_topics
 from connectors.cursors import read_cursor
 from connectors.http import HttpOptions, new_http_client
 from connectors.publisher import PollerTopics
@@ -15,6 +14,7 @@ from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from fakeclever import FakeDistrict
 from schemas.codec import default_codec
+from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor
 from schemas.values import CursorPhase
 from tests.waiting import eventually

@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from clever_stream.admin import ensure_pipeline_topics
 from clever_stream.settings import CliSettings
 from connectors.cursors import read_cursor
 from connectors.exceptions import PollerFencedError
 from connectors.publisher import DistrictPublisher, PollerTopics
 from schemas.codec import default_codec
+from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor, RawCleverRecord
 from schemas.values import CursorPhase, RawRecordKind, RecordSource
 from tests.raw_stream import read_raw

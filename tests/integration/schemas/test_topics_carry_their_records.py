@@ -9,10 +9,10 @@ from aiokafka import AIOKafkaProducer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clever_stream.admin import ensure_pipeline_topics
 from clever_stream.settings import CliSettings
 from schemas.codec import default_codec
 from schemas.keys import district_key, pair_key, parse_district_key, parse_pair_key
+from schemas.provision import ensure_pipeline_topics
 from schemas.records import Message, PrivilegeState
 from schemas.topics import ALL_TOPICS, PRIVILEGE_STATE, TopicSpec
 from tests.kafka_reading import read_partition

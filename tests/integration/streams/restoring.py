@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 
-from streams.engine.changelog import ChangelogRestorer
-from streams.engine.state import PartitionState, TableBacking
+from streams.engines.native.changelog import ChangelogRestorer
+from streams.engines.native.state import PartitionState, TableBacking
 
 
 async def restore_partition(

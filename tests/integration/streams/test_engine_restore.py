@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.engine.changelog import changelog_key
-from streams.engine.rocksdb import RocksDBBacking
-from streams.engine.state import MemoryBacking, TableBacking
-from streams.tables import CONTACTS, DISTRICTS
+from streams.engines.native.changelog import changelog_key
+from streams.engines.native.rocksdb import RocksDBBacking
+from streams.engines.native.state import MemoryBacking, TableBacking
+from streams.state.tables import CONTACTS, DISTRICTS
 from tests.conftest import TopicFactory
 from tests.integration.streams.restoring import restore_partition
 

@@ -9,7 +9,7 @@ import faust
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.app import create_app
+from streams.engines.faust.app import create_app
 from streams.settings import WorkerSettings
 from tests.kafka_reading import read_partition
 from tests.waiting import eventually

@@ -1,7 +1,7 @@
 """One raw partition's transactions on the real broker: what goes early, what waits for the commit.
 
 The engine hands a transaction's changelog records to the producer as its records are
-processed, and its outputs only at the commit (``streams/engine/partition.py`` says why).
+processed, and its outputs only at the commit (``streams/engines/native/partition.py`` says why).
 Whatever was sent early, a commit makes it all visible at once, an abort none of it, and a
 restore of the changelog gives exactly the committed tables.
 """
@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.codec import default_codec
-from streams.engine.partition import PartitionWork, add_to_transaction
-from streams.engine.records import Output
-from streams.engine.state import MemoryBacking, PartitionState
-from streams.engine.write_back import WriteBackStore
-from streams.store import TableStore
+from streams.engines.native.partition import PartitionWork, add_to_transaction
+from streams.engines.native.state import MemoryBacking, PartitionState
+from streams.engines.native.write_back import WriteBackStore
+from streams.processor.handler import Output
+from streams.state.tables import TableStore
 from tests.conftest import TopicFactory
 from tests.integration.streams.restoring import restore_partition
 from tests.waiting import eventually

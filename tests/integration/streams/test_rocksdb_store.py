@@ -13,8 +13,8 @@ import pytest
 from rocksdict import AccessType, Options, Rdict
 
 from fakeclever import FakeClever, FakeDistrict
-from streams.table_files import MARKER
-from streams.worker import PrivilegeWorker
+from streams.engines.faust.table_files import MARKER
+from streams.engines.faust.worker import PrivilegeWorker
 from tests.integration.connectors.poller_harness import (
     caught_up,
     district_entry,

@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from clever_stream.admin import ensure_pipeline_topics
 from schemas.codec import default_codec
 from schemas.keys import parse_pair_key
+from schemas.provision import ensure_pipeline_topics
 from schemas.records import PrivilegeChange, PrivilegeState
 from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE
-from streams.changelogs import ensure_changelog_topics
-from streams.engine.engine import PrivilegeEngine
-from streams.engine.service import running_engine
+from streams.engines.faust.changelogs import ensure_changelog_topics
+from streams.engines.faust.worker import PrivilegeWorker, build_worker
+from streams.engines.native.engine import PrivilegeEngine
+from streams.engines.native.service import running_engine
 from streams.settings import WorkerSettings
-from streams.worker import PrivilegeWorker, build_worker
 from tests.kafka_reading import read_partition
 from tests.model.reference import privilege_from
 from tests.raw_stream import partition_count

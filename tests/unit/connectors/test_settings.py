@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from clever_stream.exceptions import ConfigurationError
 from connectors.service import load_settings
 from connectors.settings import PollerSettings
+from foundation.exceptions import ConfigurationError
 
 SECRET = "tok-very-secret-123"  # noqa: S105 - a made-up token the errors must not show
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from streams.app import create_app
+from streams.engines.faust.app import create_app
 from streams.settings import WorkerSettings
 
 

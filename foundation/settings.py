@@ -1,0 +1,63 @@
+"""Settings every deployable shares: how to reach Kafka and how topics are named."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The topic prefix of a deployment that sets none.
+DEFAULT_PREFIX: Final = "clever-stream"
+# Kafka's legal topic characters, without "_": Kafka warns that "." and "_" collide in
+# metric names, and our convention uses ".".
+_PREFIX_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,199}$")
+
+
+def validate_prefix(prefix: str) -> str:
+    """``prefix`` if it makes legal topic names, else ValueError."""
+    if not _PREFIX_PATTERN.fullmatch(prefix):
+        raise ValueError(
+            f"topic prefix {prefix!r} must be 1-200 letters, digits, '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return prefix
+
+
+class KafkaSettings(BaseSettings):
+    """How a deployable reaches Kafka and names its topics.
+
+    These fields keep one environment name across every deployable (no per-service prefix),
+    so one ``KAFKA_BOOTSTRAP_SERVERS`` configures the poller, the workers and the CLI alike.
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"),
+        description="Kafka's host:port list; unset, the demo starts a local broker.",
+    )
+    topic_prefix: str = Field(
+        default=DEFAULT_PREFIX,
+        validation_alias=AliasChoices("CLEVER_STREAM_TOPIC_PREFIX"),
+        description="First part of every topic name, so deployments can share a cluster.",
+    )
+    topic_partitions: int = Field(
+        default=6,
+        ge=1,
+        validation_alias=AliasChoices("CLEVER_STREAM_TOPIC_PARTITIONS"),
+        description="Partitions of the pipeline's topics when they are created.",
+    )
+    topic_replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        validation_alias=AliasChoices("CLEVER_STREAM_TOPIC_REPLICATION_FACTOR"),
+        description="Replicas of each created topic; unset: 3, or the cluster's broker count.",
+    )
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _legal_prefix(cls, prefix: str) -> str:
+        return validate_prefix(prefix)

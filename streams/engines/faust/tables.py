@@ -1,0 +1,50 @@
+"""The worker's tables as Faust tables: changelog-backed, partitioned like the raw topic.
+
+Faust writes a table's changelog record to the partition of the event being processed, so
+every key a district's records touch lives in that district's partition: a worker taking
+over the partition recovers exactly the district's state from the changelog. The tables'
+keys and values are ``streams.state.tables``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from faust.types import TableT
+
+from streams.state.tables import CONTACTS, DELETED, DISTRICTS, EVENTS, GRANTS, STUDENTS
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerTables:
+    """The tables of the privilege worker."""
+
+    contacts: TableT[bytes, bytes]
+    students: TableT[bytes, bytes]
+    grants: TableT[bytes, bytes]
+    districts: TableT[bytes, bytes]
+    deleted: TableT[bytes, bytes]
+    events: TableT[bytes, bytes]
+
+    @classmethod
+    def declare(cls, app: faust.App, *, partitions: int) -> WorkerTables:
+        """Register the tables on ``app``, with as many partitions as the raw topic."""
+
+        def table(name: str, help_: str) -> TableT[bytes, bytes]:
+            # bytes as key and value type is what makes Faust use the raw codec, recovery
+            # included (a Schema with raw serializers is ignored there: recovery would
+            # read every changelog record as JSON and drop it).
+            return app.Table(
+                name, default=None, key_type=bytes, value_type=bytes, partitions=partitions,
+                help=help_,
+            )  # fmt: skip
+
+        return cls(
+            contacts=table(CONTACTS, "Each contact's IDs and student relationships."),
+            students=table(STUDENTS, "Each student: exists, last sync, the contacts listing it."),
+            grants=table(GRANTS, "Each contact's live pairs, for the state topic."),
+            districts=table(DISTRICTS, "Each district's progress through the raw stream."),
+            deleted=table(DELETED, "Recently deleted contacts a re-created one may replace."),
+            events=table(EVENTS, "The Clever events applied, for 31 days of event time."),
+        )

@@ -1,0 +1,107 @@
+"""Run the engine as a worker: its changelog ensured, its web views served, signals heeded.
+
+SIGTERM or Ctrl-C stop it in order: the open transactions commit, the producers stop, the
+consumer leaves the group (so the others take its partitions at once), and the process
+exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
+
+from foundation.exceptions import ConfigurationError
+from foundation.kafka_errors import kafka_errors
+from schemas.codec import default_codec
+from streams.engines.native.assignor import RoutingAssignor
+from streams.engines.native.changelog import ensure_changelog_topic
+from streams.engines.native.engine import PrivilegeEngine
+from streams.engines.native.state import MemoryBacking, TableBacking
+from streams.engines.native.web import ViewsServer
+from streams.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - compared, never bound
+
+
+def backing_factory(settings: WorkerSettings) -> Callable[[int], TableBacking]:
+    """How each partition's committed tables are kept, by ``settings.store``."""
+    if settings.store == "rocksdb://":
+        from streams.engines.native.rocksdb import RocksDBBacking
+
+        folder = settings.data_dir / settings.app_id
+        return lambda partition: RocksDBBacking.open(folder / f"raw-{partition}")
+    return lambda partition: MemoryBacking()
+
+
+def advertised_url(settings: WorkerSettings) -> str:
+    """The URL other workers forward view requests to: a wildcard address (a container's
+    0.0.0.0) is no address to send to, so the host's name stands in for it."""
+    host = settings.web_host
+    if host in _WILDCARD_HOSTS:
+        host = socket.getfqdn()
+    return f"http://{host}:{settings.web_port}"
+
+
+@contextlib.asynccontextmanager
+async def running_engine(
+    settings: WorkerSettings, *, raw_partitions: int, replicas: int, stop: asyncio.Event
+) -> AsyncIterator[tuple[PrivilegeEngine, asyncio.Task[None]]]:
+    """A started engine and the task running it; on exit ``stop`` is set and awaited."""
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigurationError("the worker needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
+    await ensure_changelog_topic(
+        settings.kafka_bootstrap_servers,
+        app_id=settings.app_id,
+        partitions=raw_partitions,
+        replication_factor=replicas,
+        timeout_s=60,
+    )
+    assignor = RoutingAssignor(advertised_url(settings) if settings.web_enabled else "")
+    engine = PrivilegeEngine(
+        settings,
+        codec=default_codec(),
+        backing_factory=backing_factory(settings),
+        assignor=assignor,
+    )
+    views = None
+    if settings.web_enabled:
+        views = ViewsServer(engine, assignor, raw_partitions=raw_partitions)
+        await views.start(settings.web_host, settings.web_port)
+    try:
+        task = asyncio.create_task(engine.run(stop), name="privilege-engine")
+        try:
+            yield engine, task
+        finally:
+            stop.set()
+            await task
+    finally:
+        if views is not None:
+            await views.stop()
+
+
+async def serve_engine(settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
+    """Run one engine worker until SIGTERM or SIGINT (or until it fails)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    bootstrap_servers = settings.kafka_bootstrap_servers or ""
+    try:
+        # A Kafka error the clients did not retry through (a broker gone for longer than the
+        # request timeout, a fenced producer) stops the worker with what to do; nothing
+        # uncommitted survives it, and a restart resumes from the committed state.
+        with kafka_errors("process the raw stream (the worker stopped; start it again)",
+                          bootstrap_servers):  # fmt: skip
+            async with running_engine(
+                settings, raw_partitions=raw_partitions, replicas=replicas, stop=stop
+            ) as (_, task):
+                await asyncio.wait((task,))
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
