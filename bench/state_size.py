@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 
 from bench.pipeline_workload import RawEvent
 from schemas.codec import default_codec
-from streams.engines.native.state import MemoryBacking, PartitionState
 from streams.processor import WINDOW_DAYS
 from streams.processor.handler import RecordHandler
-from streams.state.tables import TABLE_NAMES, TableStore
+from streams.state.backing import MemoryBacking
+from streams.state.tables import TABLE_NAMES, TableFormat
+from streams.state.transaction import PartitionTransaction
 from streams.topics import OutputTopics
 
 #: Keys of these tables are ``district/<id>``; of the others, the district ID alone.
@@ -57,22 +58,23 @@ class StateFigures:
 
 def measure_state(events: list[RawEvent]) -> StateFigures:
     """Apply ``events`` to one partition's tables and weigh them per district."""
-    state = PartitionState(0, MemoryBacking())
+    backing = MemoryBacking()
     codec = default_codec()
-    store = TableStore(state.tables, codec=codec)
+    store = PartitionTransaction(backing, table_format=TableFormat(codec))
     start = datetime(2026, 1, 5, tzinfo=UTC)
     handler = RecordHandler(topics=OutputTopics.of("bench"), codec=codec, clock=lambda: start)
     for offset, event in enumerate(events):
         handler.handle(partition=0, offset=offset, key=event.key, value=event.value, store=store)
-    state.committed_at(len(events))
+    store.prepare()
+    store.commit(len(events))
     districts = sorted({event.district_id for event in events})
     costs = []
     event_ids = event_bytes = 0
     for table in TABLE_NAMES:
         keys: dict[str, int] = defaultdict(int)
         size: dict[str, int] = defaultdict(int)
-        for key in state.backing.keys(table, b""):
-            value = state.backing.get(table, key) or b""
+        for key in backing.keys(table, b""):
+            value = backing.get(table, key) or b""
             district = key.split(_SEPARATOR, 1)[0].decode("utf-8")
             keys[district] += 1
             size[district] += len(key) + len(value)

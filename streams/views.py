@@ -8,10 +8,20 @@ data.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from schemas.records import ContactSnapshot, Privilege
-from streams.state.tables import TableStore
+from streams.processor.store import ContactGrants, StudentEntry
+
+
+class CommittedState(Protocol):
+    """The reads the views make of a partition's committed tables."""
+
+    def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None: ...
+
+    def get_student(self, district_id: str, student_id: str) -> StudentEntry | None: ...
+
+    def get_grants(self, district_id: str, contact_id: str) -> ContactGrants | None: ...
 
 
 def _privilege(privilege: Privilege) -> dict[str, Any]:
@@ -23,7 +33,7 @@ def _privilege(privilege: Privilege) -> dict[str, Any]:
     }
 
 
-def _live_students(store: TableStore, district: str, contact: str) -> frozenset[str]:
+def _live_students(store: CommittedState, district: str, contact: str) -> frozenset[str]:
     """The students a contact may see: its live pairs (a listed student may not exist)."""
     grants = store.get_grants(district, contact)
     return frozenset(grant.student_id for grant in grants.grants) if grants else frozenset()
@@ -38,7 +48,7 @@ def students_of(snapshot: ContactSnapshot, live: frozenset[str]) -> list[dict[st
     ]
 
 
-def contacts_of_student_body(store: TableStore, district: str, student: str) -> dict[str, Any]:
+def contacts_of_student_body(store: CommittedState, district: str, student: str) -> dict[str, Any]:
     """The answer of ``/districts/{district}/students/{student}/contacts``: the contacts
     that may see the student (none while it does not exist)."""
     contacts = []
@@ -53,7 +63,7 @@ def contacts_of_student_body(store: TableStore, district: str, student: str) -> 
     return {"district_id": district, "student_id": student, "contacts": contacts}
 
 
-def students_of_contact_body(store: TableStore, district: str, contact: str) -> dict[str, Any]:
+def students_of_contact_body(store: CommittedState, district: str, contact: str) -> dict[str, Any]:
     """The answer of ``/districts/{district}/contacts/{contact}/students``."""
     snapshot = store.get_contact(district, contact)
     live = _live_students(store, district, contact)

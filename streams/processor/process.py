@@ -1,9 +1,10 @@
 """One raw Clever record in, the privilege changes, current states and dead letters it causes out.
 
-This is the whole behaviour of the privilege workers with the I/O taken out: the Faust agent
-decodes a record, calls ``process`` with its position and a ``StateStore`` over its tables,
-and sends the ``Outputs``. The result depends only on the record, its position, the store and
-``now``, so replaying the raw topic into an empty store rebuilds the same state.
+This is the whole behaviour of the privilege workers with the I/O taken out: an engine's
+``RecordHandler`` decodes a record, calls ``process`` with its position and its partition's
+``StateStore``, and sends the ``Outputs``. The result depends only on the record, its
+position, the store and ``now``, so replaying the raw topic into an empty store rebuilds
+the same state.
 
 Idempotency has three layers. A record at or before the district's last applied position is
 a replay of the same Kafka record and is skipped whole (``replayed``). An event whose Clever
@@ -23,17 +24,12 @@ from schemas.exceptions import DecodeError
 from schemas.keys import parse_district_key
 from schemas.records import DeadLetter, PrivilegeChange, PrivilegeState, RawCleverRecord
 from streams.processor.dead_letters import dead_letter
-from streams.processor.overlay import Overlay
+from streams.processor.position import Position
 from streams.processor.run import RecordRun
 from streams.processor.store import DistrictProgress, StateStore
 
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a raw record sits on the raw topic."""
-
-    partition: int
-    offset: int
+# ``Position`` lives in its own module (dead_letters needs it too) and is re-exported here.
+__all__ = ["Outputs", "Position", "process", "process_bytes"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,8 +77,9 @@ def process(
 ) -> Outputs:
     """Apply one raw record to ``store`` and say what it changed.
 
-    A record that cannot be read leaves the store as it was (but for the district's
-    position, so a replay skips it too) and gives one dead letter. ``original_value`` is
+    A record that cannot be read is rolled back to its savepoint, leaving the store as it
+    was but for the district's position (so a replay skips it too), and gives one dead
+    letter. ``original_value`` is
     the record's bytes as read, kept whole on a dead letter; without it, the dead letter
     carries the record re-encoded.
     """
@@ -91,10 +88,11 @@ def process(
     if progress.has_applied(position.partition, position.offset):
         return Outputs(replayed=True)
     progress = progress.at(position.partition, position.offset)
-    overlay = Overlay(store)
-    run = RecordRun(store=overlay, progress=progress, now=now)
+    store.savepoint()
+    run = RecordRun(store=store, progress=progress, now=now)
     failure = run.apply(record)
     if failure is not None:
+        store.rollback()
         store.put_district(progress)
         letter = dead_letter(
             failure,
@@ -107,8 +105,7 @@ def process(
         return Outputs(dead_letters=(letter,))
     if run.skipped is not None:
         run.progress = run.progress.count_skip(run.skipped)
-    overlay.put_district(run.progress)
-    overlay.commit()
+    store.put_district(run.progress)
     return Outputs(
         changes=tuple(run.out.changes),
         states=tuple(run.out.states),

@@ -1,10 +1,10 @@
 """The state the privilege processor keeps, as a Protocol, and an in-memory store of it.
 
-The processor is pure apart from this store: both engines implement ``StateStore`` over
-their tables (``streams.state.tables.TableStore``: string keys; ``ContactSnapshot`` values encoded
-with ``schemas.codec.default_codec()``, the rest with ``streams.processor.encoding``), and
-tests or an in-process replay tool use ``MemoryStore``. Every method is synchronous: the
-tables are in the worker's memory or local files.
+The processor is pure apart from this store. Both engines give it a partition's
+``streams.state.transaction.PartitionTransaction`` over their tables; tests and an in-process
+replay use ``MemoryStore``. Every method is synchronous: the tables are in the worker's memory
+or local files. A savepoint per raw record lets the processor undo a record that fails
+half-way, so a dead-lettered record leaves no trace.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from schemas.records import ContactSnapshot
 
@@ -21,6 +21,8 @@ RECENTLY_DELETED_LIMIT: Final = 256
 #: How many distinct skipped record types a district counts; the rest count as ``OTHER_SKIPS``.
 SKIP_COUNT_LIMIT: Final = 64
 OTHER_SKIPS: Final = "(other)"
+#: No value: a key the store did not hold.
+_ABSENT: Final = object()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -172,6 +174,14 @@ class StateStore(Protocol):
     existing nor listed) deletes the entry, so a table never fills with empty records.
     """
 
+    def savepoint(self) -> None:
+        """Mark the start of a raw record: ``rollback`` undoes every write made after it."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo every write since the savepoint."""
+        ...
+
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None: ...
 
     def put_contact(self, snapshot: ContactSnapshot) -> None: ...
@@ -220,14 +230,36 @@ class MemoryStore:
         self.grants: dict[tuple[str, str], ContactGrants] = {}
         self.districts: dict[str, DistrictProgress] = {}
         self.events: dict[tuple[str, str], int] = {}
+        #: The savepoint: (table, key) -> the value before the record's first write of it.
+        self._undo: dict[tuple[int, Any], tuple[dict[Any, Any], object]] = {}
+
+    def savepoint(self) -> None:
+        self._undo.clear()
+
+    def rollback(self) -> None:
+        for (_, key), (table, before) in self._undo.items():
+            if before is _ABSENT:
+                table.pop(key, None)
+            else:
+                table[key] = before
+        self._undo.clear()
+
+    def _mark(self, table: dict[Any, Any], key: Any) -> None:
+        """Keep ``key``'s value before this record's first write of it."""
+        mark = (id(table), key)
+        if mark not in self._undo:
+            self._undo[mark] = (table, table.get(key, _ABSENT))
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
         return self.contacts.get((district_id, contact_id))
 
     def put_contact(self, snapshot: ContactSnapshot) -> None:
-        self.contacts[snapshot.district_id, snapshot.contact_id] = snapshot
+        key = (snapshot.district_id, snapshot.contact_id)
+        self._mark(self.contacts, key)
+        self.contacts[key] = snapshot
 
     def delete_contact(self, district_id: str, contact_id: str) -> None:
+        self._mark(self.contacts, (district_id, contact_id))
         self.contacts.pop((district_id, contact_id), None)
 
     def contact_ids(self, district_id: str) -> Iterator[str]:
@@ -239,6 +271,7 @@ class MemoryStore:
 
     def put_student(self, entry: StudentEntry) -> None:
         key = (entry.district_id, entry.student_id)
+        self._mark(self.students, key)
         if entry.kept:
             self.students[key] = entry
         else:
@@ -252,6 +285,7 @@ class MemoryStore:
 
     def put_grants(self, grants: ContactGrants) -> None:
         key = (grants.district_id, grants.contact_id)
+        self._mark(self.grants, key)
         if grants.grants:
             self.grants[key] = grants
         else:
@@ -261,15 +295,18 @@ class MemoryStore:
         return self.districts.get(district_id)
 
     def put_district(self, progress: DistrictProgress) -> None:
+        self._mark(self.districts, progress.district_id)
         self.districts[progress.district_id] = progress
 
     def event_day(self, district_id: str, event_id: str) -> int | None:
         return self.events.get((district_id, event_id))
 
     def remember_event(self, district_id: str, event_id: str, day: int) -> None:
+        self._mark(self.events, (district_id, event_id))
         self.events[district_id, event_id] = day
 
     def forget_event(self, district_id: str, event_id: str) -> None:
+        self._mark(self.events, (district_id, event_id))
         self.events.pop((district_id, event_id), None)
 
     def remembered_events(self, district_id: str) -> Iterator[tuple[str, int]]:

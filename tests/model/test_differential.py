@@ -6,8 +6,9 @@ agree on every pair's sequence of changes (kind, before, after, cause) and on th
 state, every change ID must be unique, and the final state must be what the fake Clever holds
 (on v3, whose IDs its ground truth uses): the model can only vouch for the rules as written,
 Clever's truth checks the rules themselves. The processor runs over its in-memory store and
-over the engine's own table stack (write-back cache, table store, pending and committed
-tables, committed at points hypothesis picks), so the tables' encodings are in the loop too.
+over a partition transaction as the engines run it (a small cache that forgets, changelog
+records prepared as the engine sends them early, committed at points hypothesis picks), so
+the tables' encodings are in the loop too.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from hypothesis import strategies as st
 from schemas.codec import default_codec
 from schemas.keys import parse_pair_key
 from schemas.records import PrivilegeState
-from streams.engines.native.state import MemoryBacking, PartitionState
-from streams.engines.native.write_back import WriteBackStore
 from streams.processor import MemoryStore, Position, StateStore, process
-from streams.state.tables import TableStore
+from streams.state.backing import MemoryBacking
+from streams.state.tables import TableFormat
+from streams.state.transaction import PartitionTransaction
 from tests.model.deliveries import Delivery, differences, feed, from_record, per_pair, raw_record
 from tests.model.histories import History, Played, Shape, histories, play, shapes
 from tests.model.reference import Change, Pair, Privilege, ReferenceModel, raw_text
@@ -46,21 +47,24 @@ class MemoryTarget:
 
 
 class EngineTarget:
-    """The processor over the engine's stack: a write-back cache (small, so it forgets) over
-    the table store over one partition's pending and committed tables."""
+    """The processor over a partition transaction (keeping few values, so it forgets) over
+    one partition's committed tables."""
 
     def __init__(self, commits: list[bool]) -> None:
-        self.state = PartitionState(0, MemoryBacking())
-        self.cache = WriteBackStore(TableStore(self.state.tables, codec=default_codec()), keep=4)
-        self.store: StateStore = self.cache
+        self.transaction = PartitionTransaction(
+            MemoryBacking(), table_format=TableFormat(default_codec()), keep=4
+        )
+        self.store: StateStore = self.transaction
         self._commits = commits
 
     def after(self, offset: int) -> None:
-        """Commit after the records hypothesis picked, as the engine commits a batch."""
+        """Commit after the records hypothesis picked, as the engine commits a batch; in
+        between, prepare the changelog records every few records, as it sends them early."""
         if self._commits[offset % len(self._commits)]:
-            self.cache.flush()
-            self.state.take_unsent()
-            self.state.committed_at(offset + 1)
+            self.transaction.prepare()
+            self.transaction.commit(offset + 1)
+        elif offset % 3 == 0:
+            self.transaction.prepare()
 
 
 @dataclass

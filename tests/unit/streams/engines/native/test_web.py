@@ -14,10 +14,12 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.codec import default_codec
 from schemas.keys import district_key
-from streams.engines.native.state import MemoryBacking, PartitionState
 from streams.engines.native.web import FORWARDED_HEADER, ViewsServer
 from streams.processor.handler import RecordHandler
-from streams.state.tables import TableStore
+from streams.state.backing import MemoryBacking
+from streams.state.reader import TableReader
+from streams.state.tables import TableFormat
+from streams.state.transaction import PartitionTransaction
 from streams.topics import OutputTopics
 from tests.unit.streams.processor.builders import (
     AUNT,
@@ -49,13 +51,13 @@ AUNT_JSON = {
 }
 
 
-def seeded_partition() -> PartitionState:
+def seeded_partition() -> MemoryBacking:
     """DISTRICT's partition with students s1 to s3 and c1 (parent of s1, aunt of s2, and
     listing s4, which does not exist) committed, and c2 (parent of s1) only pending: an open
     transaction the views must not show."""
-    state = PartitionState(HOME, MemoryBacking())
+    backing = MemoryBacking()
     handler = RecordHandler(topics=TOPICS, codec=CODEC, clock=lambda: NOW)
-    store = TableStore(state.tables, codec=CODEC)
+    store = PartitionTransaction(backing, table_format=TableFormat(CODEC))
     students = [event("users.created", v3_student(student)) for student in ("s1", "s2", "s3")]
     contacts = [
         event("users.created", v3_contact(contact, listed))
@@ -70,19 +72,21 @@ def seeded_partition() -> PartitionState:
             partition=HOME, offset=offset, key=district_key(DISTRICT), value=value, store=store
         )
         if offset == len(students):
-            state.committed_at(1)
-    return state
+            store.prepare()
+            store.commit(1)
+    store.prepare()  # c2 prepared, never committed
+    return backing
 
 
 @dataclass
 class FakeEngine:
     """The engine as the views see it: committed stores of the partitions ready here."""
 
-    stores: dict[int, TableStore] = field(default_factory=dict)
+    stores: dict[int, TableReader] = field(default_factory=dict)
     raw_topic: str = TOPICS.raw
     asked: list[int] = field(default_factory=list)
 
-    def committed_store(self, partition: int) -> TableStore | None:
+    def committed_store(self, partition: int) -> TableReader | None:
         self.asked.append(partition)
         return self.stores.get(partition)
 
@@ -141,7 +145,7 @@ async def start_server() -> AsyncIterator[StartServer]:
     started: list[ViewsServer] = []
 
     async def start(
-        stores: dict[int, TableStore] | None = None, owners: dict[int, str] | None = None
+        stores: dict[int, TableReader] | None = None, owners: dict[int, str] | None = None
     ) -> Running:
         engine, fake_owners = FakeEngine(stores or {}), FakeOwners(owners or {})
         server = ViewsServer(engine, fake_owners, raw_partitions=PARTITIONS)
@@ -162,8 +166,8 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def home_store() -> TableStore:
-    return TableStore(seeded_partition().committed, codec=CODEC)
+def home_store() -> TableReader:
+    return TableReader(seeded_partition(), table_format=TableFormat(CODEC))
 
 
 def students_path(contact: str, district: str = DISTRICT) -> str:
@@ -175,7 +179,7 @@ def contacts_path(student: str, district: str = DISTRICT) -> str:
 
 
 async def test_an_owned_partition_answers_from_its_committed_tables(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     owner = await start_server({HOME: home_store})
 
@@ -204,7 +208,7 @@ async def test_an_owned_partition_answers_from_its_committed_tables(
 
 
 async def test_an_unknown_contact_of_an_owned_partition_is_an_empty_answer(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     owner = await start_server({HOME: home_store})
 
@@ -215,7 +219,7 @@ async def test_an_unknown_contact_of_an_owned_partition_is_an_empty_answer(
 
 
 async def test_a_partition_owned_elsewhere_is_forwarded_to_its_owner(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     owner = await start_server({HOME: home_store})
     other = await start_server({ELSEWHERE: home_store}, owners={HOME: owner.url + "/"})
@@ -246,7 +250,7 @@ async def test_the_owners_503_comes_back_with_retry_after(
 
 
 async def test_a_forwarded_request_for_a_partition_not_owned_is_503_not_forwarded(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     owner = await start_server({HOME: home_store})
     stale = await start_server({}, owners={HOME: owner.url})
@@ -273,7 +277,7 @@ async def test_a_worker_that_thinks_it_owns_what_it_does_not_serve_forwards_once
 
 
 async def test_no_known_owner_is_503(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     nobody = await start_server({ELSEWHERE: home_store})
 
@@ -297,7 +301,7 @@ async def test_an_owner_that_does_not_answer_is_503(
 
 
 async def test_the_router_lists_owners_and_the_partitions_ready_here(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
 ) -> None:
     urls = {HOME: "http://a:8080", ELSEWHERE: "http://b:8080"}
     worker = await start_server({HOME: home_store}, owners=urls)
@@ -328,7 +332,7 @@ def test_a_district_is_on_the_partition_the_producers_partitioner_picks() -> Non
     ],
 )
 async def test_a_forwarded_answer_equals_the_owners_for_any_escaped_id(
-    start_server: StartServer, http: httpx.AsyncClient, home_store: TableStore, character: str
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader, character: str
 ) -> None:
     district = next(
         name for n in itertools.count() if partition_of(name := f"district{character}{n}") == HOME
