@@ -74,7 +74,7 @@ def balance(
     return {member: sorted(held) for member, held in result.items()}
 
 
-class RoutingAssignor(AbstractPartitionAssignor):  # type: ignore[misc]  # aiokafka has no py.typed
+class RoutingAssignor(AbstractPartitionAssignor):
     """One worker's assignor: sticky, balanced, and every member learns each partition's URL.
 
     An *instance*, not the class, goes in ``partition_assignment_strategy``: aiokafka only reads
@@ -98,13 +98,13 @@ class RoutingAssignor(AbstractPartitionAssignor):  # type: ignore[misc]  # aioka
         """This worker's web URL, the one the others are told to forward to."""
         return self._url
 
-    def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:
+    def metadata(self, topics: Iterable[str]) -> ConsumerProtocolMemberMetadata:  # type: ignore[override]  # aiokafka declares classmethods; it calls ours on the instance
         """Join metadata: our subscription, URL and current partitions, so the leader keeps them."""
         owned = {topic: sorted(parts) for topic, parts in self._owned.items() if parts}
         user_data = _dumps({"url": self._url, "owned": owned})
         return ConsumerProtocolMemberMetadata(self.version, sorted(set(topics)), user_data)
 
-    def assign(
+    def assign(  # type: ignore[override]  # aiokafka declares classmethods; it calls ours on the instance
         self,
         cluster: ClusterMetadata,
         member_metadata: Mapping[str, ConsumerProtocolMemberMetadata],
@@ -145,7 +145,7 @@ class RoutingAssignor(AbstractPartitionAssignor):  # type: ignore[misc]  # aioka
             for member in sorted(member_metadata)
         }
 
-    def on_assignment(self, assignment: ConsumerProtocolMemberAssignment) -> None:
+    def on_assignment(self, assignment: ConsumerProtocolMemberAssignment) -> None:  # type: ignore[override]  # aiokafka declares classmethods; it calls ours on the instance
         """Remember our partitions (for the next join) and the group's routing table."""
         owned: dict[str, set[int]] = {}
         for topic, partitions in assignment.assignment:

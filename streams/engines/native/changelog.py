@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from foundation.admin import create_missing_topics
 from foundation.exceptions import CleverStreamError, TopicSetupError
 from foundation.kafka_errors import kafka_errors
-from streams.engines.native.state import PartitionState
+from streams.state.backing import TableBacking
 from streams.state.tables import TABLE_NAMES
 
 logger = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ async def _partition_count(admin: AIOKafkaAdminClient, name: str, *, timeout_s: 
 
 @dataclass
 class _Restoring:
-    state: PartitionState
+    backing: TableBacking
     end: int
     position: int
     applied: int
@@ -138,15 +138,15 @@ class ChangelogRestorer:
     def restoring(self, partition: int) -> bool:
         return partition in self._restoring
 
-    async def begin(self, state: PartitionState) -> bool:
-        """Start restoring ``state``; False if it is up to date already."""
-        tp = TopicPartition(self._topic, state.partition)
+    async def begin(self, partition: int, backing: TableBacking) -> bool:
+        """Start restoring ``partition``'s ``backing``; False if it is up to date already."""
+        tp = TopicPartition(self._topic, partition)
         end = (await self._consumer.end_offsets([tp]))[tp]
-        start = state.backing.changelog_offset
+        start = backing.changelog_offset
         if start >= end:
             return False
-        self._restoring[state.partition] = _Restoring(
-            state=state, end=end, position=start, applied=0, progressed_at=time.monotonic()
+        self._restoring[partition] = _Restoring(
+            backing=backing, end=end, position=start, applied=0, progressed_at=time.monotonic()
         )
         self._reassign()
         return True
@@ -156,8 +156,8 @@ class ChangelogRestorer:
         if self._restoring.pop(partition, None) is not None:
             self._reassign()
 
-    async def step(self, *, max_wait_ms: int) -> list[tuple[PartitionState, int]]:
-        """Read and apply one batch; the states now complete, with their records applied."""
+    async def step(self, *, max_wait_ms: int) -> list[tuple[int, int]]:
+        """Read and apply one batch; the partitions now complete, with their records applied."""
         if not self._restoring:
             return []
         consumer = self._consumer
@@ -180,7 +180,7 @@ class ChangelogRestorer:
             # Past transaction markers and aborted records too, which are never delivered.
             position = min(await consumer.position(tp), restoring.end)
             if writes or position > restoring.position:
-                restoring.state.backing.apply(writes, changelog_offset=position)
+                restoring.backing.apply(writes, changelog_offset=position)
                 restoring.position = position
                 restoring.progressed_at = now
             elif now - restoring.progressed_at > self._timeout_s:
@@ -192,7 +192,7 @@ class ChangelogRestorer:
                 )
             if position >= restoring.end:
                 del self._restoring[partition]
-                done.append((restoring.state, restoring.applied))
+                done.append((partition, restoring.applied))
         if done:
             self._reassign()
         return done

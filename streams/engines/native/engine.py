@@ -1,17 +1,13 @@
 """The privilege engine: a consume-transform-produce loop, exactly once, per raw partition.
 
-Why our own loop and not Faust's agent: see ``docs/architecture.md``. In short, Faust needed
-eight work-arounds to hold exactly-once, and its per-record machinery cost about 2 ms of
-CPU a record; this loop reads batches, keeps a partition's table writes in memory until its
-transaction commits, and sends each key's changelog record once per transaction.
-
-The loop, in one task:
+The task manager of the native engine (docs/decisions/0005): it owns one ``StreamTask`` per
+assigned raw partition, and runs the loop, in one task:
 
 1. ``getmany`` from the raw topic (``read_committed``, in the worker group);
-2. for each record of an owned partition: open the partition's transaction if needed, apply
-   the record to the partition's state (``streams.processor``), batch its outputs; then send
-   what may go before the commit in the background (``PartitionWork.send_soon``);
-3. every ``commit_interval_s``: commit every open transaction, partitions side by side.
+2. each owned partition's fetched records go to its task, which applies them in its open
+   transaction and sends what may go before the commit in the background;
+3. a task whose transaction has been open ``commit_interval_s`` commits, in a task of its
+   own, while the loop goes on with the other partitions (docs/decisions/0010).
 
 A rebalance runs the listener under the same lock as steps 2-3, so it never sees half a
 batch: partitions being revoked are committed first; partitions assigned get a producer
@@ -28,11 +24,11 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Final
+from collections.abc import Set as AbstractSet
+from typing import Any, Final, TypeVar
 
 from aiokafka import (
     AIOKafkaConsumer,
-    AIOKafkaProducer,
     ConsumerRebalanceListener,
     ConsumerRecord,
     TopicPartition,
@@ -42,33 +38,27 @@ from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
 from foundation.exceptions import ConfigurationError
 from schemas.codec import Codec
 from streams.engines.native.changelog import ChangelogRestorer, changelog_topic
-from streams.engines.native.partition import PartitionWork, transactional_id
-from streams.engines.native.state import PartitionState, TableBacking
-from streams.engines.native.write_back import WriteBackStore
+from streams.engines.native.collector import RecordCollector
+from streams.engines.native.producer import TransactionalProducer
+from streams.engines.native.task import StreamTask
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
-from streams.state.tables import TableStore
+from streams.state.backing import TableBacking
+from streams.state.reader import TableReader
+from streams.state.tables import TableFormat
+from streams.state.transaction import PartitionTransaction
 from streams.topics import OutputTopics
 
 logger = logging.getLogger(__name__)
 
+_Part = TypeVar("_Part")
+
 #: Raw records taken per ``getmany`` at most.
 _MAX_RECORDS: Final = 2_000
-#: Bytes of records per batch the engine fills (Kafka's default limit is about 1 MiB).
-_MAX_BATCH_BYTES: Final = 512 * 1024
-#: Records processed between two yields to the event loop. A commit is a chain of requests
-#: (add partitions, add offsets, commit offsets, end transaction), each step waiting for the
-#: loop; processing hundreds of records without a yield held every step back by as long.
-_YIELD_EVERY: Final = 32
 #: A fetch waits for this many bytes, or for _FETCH_MAX_WAIT_MS: records that trickle in
 #: come a few milliseconds' worth at a time, not one fetch (and loop turn) each.
 _FETCH_MIN_BYTES: Final = 64 * 1024
 _FETCH_MAX_WAIT_MS: Final = 10
-#: How soon a transactional request is retried. The coordinator answers "concurrent
-#: transactions" while it still writes the markers of the transaction just committed, so a
-#: new transaction's first requests are often retried; aiokafka's default 100 ms backoff
-#: then stalls every commit (the Java client retries these after 20 ms for the same reason).
-_TRANSACTION_RETRY_MS: Final = 10
 #: The longest one ``getmany`` waits, so a due commit is never late by more.
 _POLL_MS: Final = 100
 
@@ -92,13 +82,15 @@ class PrivilegeEngine:
         self.topics = OutputTopics.of(settings.topic_prefix)
         self._changelog = changelog_topic(settings.app_id)
         self._codec = codec
+        self._format = TableFormat(codec)
         self._backing_factory = backing_factory
         self._assignor = assignor
         self.handler = RecordHandler(topics=self.topics, codec=codec)
         self._lock = asyncio.Lock()
-        self._owned: dict[int, PartitionWork] = {}
-        #: States of partitions owned before, kept to restore only what changed since.
-        self._states: dict[int, PartitionState] = {}
+        self._owned: dict[int, StreamTask] = {}
+        #: The committed tables of partitions owned now or before, kept to restore only what
+        #: changed since.
+        self._backings: dict[int, TableBacking] = {}
         self._generation = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._restorer: ChangelogRestorer | None = None
@@ -113,19 +105,19 @@ class PrivilegeEngine:
     def raw_topic(self) -> str:
         return self.topics.raw
 
-    def committed_store(self, partition: int) -> TableStore | None:
-        """A read-only store over ``partition``'s committed tables, if this worker owns it."""
-        work = self._owned.get(partition)
-        if work is None or self._restorer is None or self._restorer.restoring(partition):
+    def committed_store(self, partition: int) -> TableReader | None:
+        """Reads of ``partition``'s committed tables, if this worker owns it, restored."""
+        task = self._owned.get(partition)
+        if task is None or self._restorer is None or self._restorer.restoring(partition):
             return None
-        return TableStore(work.state.committed, codec=self._codec)
+        return TableReader(task.transaction.backing, table_format=self._format)
 
     # -- running --------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
         """Join the group and process until ``stop`` is set; then commit and leave."""
         settings = self._settings
-        consumer_options: dict[str, object] = {}
+        consumer_options: dict[str, Any] = {}
         if self._assignor is not None:
             consumer_options["partition_assignment_strategy"] = (self._assignor,)
         self._consumer = AIOKafkaConsumer(
@@ -169,9 +161,9 @@ class PrivilegeEngine:
                 await self._consumer.stop()
         finally:
             await restore_consumer.stop()
-            for state in self._states.values():
-                state.close()
-            self._states.clear()
+            for backing in self._backings.values():
+                backing.close()
+            self._backings.clear()
             self._log_counts()
 
     async def _process_until(self, stop: asyncio.Event) -> None:
@@ -185,7 +177,7 @@ class PrivilegeEngine:
         consumer = self._running(self._consumer)
         restorer = self._running(self._restorer)
         stopping = asyncio.ensure_future(stop.wait())
-        fetch: asyncio.Future[Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None
+        fetch: asyncio.Future[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None
         fetch, generation = None, self._generation
         try:
             while not stop.is_set():
@@ -199,8 +191,9 @@ class PrivilegeEngine:
                     fetch = asyncio.ensure_future(
                         consumer.getmany(timeout_ms=wait_ms, max_records=_MAX_RECORDS)
                     )
-                commits = [w.committing for w in self._owned.values() if w.committing]
-                await asyncio.wait((fetch, stopping, *commits), return_when=asyncio.FIRST_COMPLETED)
+                waits: list[asyncio.Future[Any]] = [fetch, stopping]
+                waits += [task.committing for task in self._owned.values() if task.committing]
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
                 if stopping.done():
                     break
                 async with self._lock:
@@ -222,69 +215,52 @@ class PrivilegeEngine:
         """Queue fetched records on their partitions' backlogs."""
         restorer = self._running(self._restorer)
         for tp, messages in batches.items():
-            work = self._owned.get(tp.partition)
-            if work is None or not messages:
+            task = self._owned.get(tp.partition)
+            if task is None or not messages:
                 continue
             if restorer.restoring(tp.partition):
                 # Fetched before the pause took hold: read again once the state is whole.
                 self._running(self._consumer).seek(tp, messages[0].offset)
                 continue
-            work.take_in(messages)
+            task.take_in(messages)
 
     async def _process_backlogs(self) -> None:
         """Process the backlog of every partition that has no commit in flight."""
-        handle = self.handler.handle
-        for work in self._owned.values():
-            if not work.backlog or work.committing is not None:
-                continue
-            store, partition = work.store, work.partition
-            await work.begin()
-            messages = work.take_out()
-            for done, message in enumerate(messages, start=1):
-                if done % _YIELD_EVERY == 0:
-                    # Let the producers' requests (other partitions' commits) move on.
-                    await asyncio.sleep(0)
-                outputs = handle(
-                    partition=partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                    store=store,
-                )
-                work.add(outputs, next_offset=message.offset + 1)
-            work.send_soon()
+        for task in self._owned.values():
+            if task.backlog and task.committing is None:
+                await task.process(self.handler.handle)
 
     def _start_due_commits(self) -> None:
         now, interval = time.monotonic(), self._settings.commit_interval_s
-        for work in self._owned.values():
-            if work.committing is None and work.open_for_s(now) >= interval:
-                work.committing = asyncio.create_task(
-                    work.commit(), name=f"commit raw partition {work.partition}"
+        for task in self._owned.values():
+            if task.committing is None and task.open_for_s(now) >= interval:
+                task.committing = asyncio.create_task(
+                    task.commit(), name=f"commit raw partition {task.partition}"
                 )
 
     def _reap_commits(self) -> None:
         """Forget the commits that ended; raise the error of one that failed."""
-        for work in self._owned.values():
-            task = work.committing
-            if task is not None and task.done():
-                work.committing = None
-                task.result()
+        for task in self._owned.values():
+            committing = task.committing
+            if committing is not None and committing.done():
+                task.committing = None
+                committing.result()
 
     async def _settle_commits(self) -> None:
         """Wait for every commit in flight; raise the first error."""
-        tasks = [work.committing for work in self._owned.values() if work.committing]
-        if tasks:
-            await asyncio.wait(tasks)
+        commits = [task.committing for task in self._owned.values() if task.committing]
+        if commits:
+            await asyncio.wait(commits)
             self._reap_commits()
 
     async def _restore_step(self) -> None:
         """One step of the restores under way; resume the partitions that are complete."""
         async with self._lock:
             done = await self._running(self._restorer).step(max_wait_ms=_POLL_MS)
-            for state, applied in done:
-                self._running(self._consumer).resume(self._raw(state.partition))
+            for partition, applied in done:
+                self._running(self._consumer).resume(self._raw(partition))
                 logger.info("raw partition %d ready: %d changelog records restored",
-                            state.partition, applied)  # fmt: skip
+                            partition, applied)  # fmt: skip
             if done and not self._running(self._restorer).busy:
                 self._now_ready()
 
@@ -292,10 +268,9 @@ class PrivilegeEngine:
         """Every owned partition is restored: process, and let the collector skip the rest.
 
         ``gc.freeze`` moves every object alive now (modules, the restored tables) out of the
-        collector's reach. Without it a full collection walked them all every few seconds,
-        a pause of over 100 ms that held up every record in flight (the p99 of the latency
-        benchmark); frozen objects are still freed by reference counting. The garbage is
-        collected first, once, so that none of it is frozen.
+        cyclic collector's reach, so its full collections stop pausing every record in
+        flight; frozen objects are still freed by reference counting. The garbage is
+        collected first, once, so that none of it is frozen (docs/decisions/0009).
         """
         gc.collect()
         gc.freeze()
@@ -308,11 +283,11 @@ class PrivilegeEngine:
         """Commit every open transaction, the partitions side by side; backlogs are dropped
         (their records are read again from the committed offsets by whoever owns them)."""
         await self._settle_commits()
-        for work in self._owned.values():
-            work.take_out()
-        open_ = [work for work in self._owned.values() if work.in_transaction]
+        for task in self._owned.values():
+            task.take_out()
+        open_ = [task for task in self._owned.values() if task.in_transaction]
         if open_:
-            await asyncio.gather(*(work.commit() for work in open_))
+            await asyncio.gather(*(task.commit() for task in open_))
 
     # -- rebalancing (called by the listener) ----------------------------------------------
 
@@ -335,40 +310,32 @@ class PrivilegeEngine:
         for partition in list(partitions):
             if self._restorer is not None:
                 self._restorer.cancel(partition)
-            work = self._owned.pop(partition, None)
-            if work is not None:
-                await work.close()
+            task = self._owned.pop(partition, None)
+            if task is not None:
+                await task.close()
                 logger.info("raw partition %d released", partition)
 
-    async def _take(self, partition: int) -> PartitionWork:
+    async def _take(self, partition: int) -> StreamTask:
         """Fence the partition's previous owner; pause it until its state is restored."""
-        settings = self._settings
         # Paused at once: the fetcher may already be reading it.
         self._running(self._consumer).pause(self._raw(partition))
-        producer = AIOKafkaProducer(
+        # Fences the previous owner and ends its open transaction, so the changelog is final
+        # up to its last stable offset before it is read.
+        producer = await TransactionalProducer.start(
             bootstrap_servers=self._bootstrap,
-            client_id=f"{self._group_id}-raw-{partition}",
-            transactional_id=transactional_id(self._group_id, partition),
-            enable_idempotence=True,
-            acks="all",
-            max_batch_size=_MAX_BATCH_BYTES,
-            retry_backoff_ms=_TRANSACTION_RETRY_MS,
-            request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
+            app_id=self._group_id,
+            partition=partition,
+            request_timeout_s=self._settings.broker_request_timeout_s,
         )
-        # init_transactions: fences the previous owner and ends its open transaction, so
-        # the changelog is final up to its last stable offset before it is read.
-        await producer.start()
         try:
             topics = self.topics
-            counts = {
-                topic: len(await producer.partitions_for(topic))
-                for topic in (topics.changes, topics.state, topics.dead_letters)
-            }
-            state = self._states.get(partition)
-            if state is None:
-                state = PartitionState(partition, self._backing_factory(partition))
-                self._states[partition] = state
-            if await self._running(self._restorer).begin(state):
+            counts = await producer.partition_counts(
+                (topics.changes, topics.state, topics.dead_letters)
+            )
+            backing = self._backings.get(partition)
+            if backing is None:
+                backing = self._backings[partition] = self._backing_factory(partition)
+            if await self._running(self._restorer).begin(partition, backing):
                 logger.info("raw partition %d taken: restoring its tables", partition)
             else:
                 self._running(self._consumer).resume(self._raw(partition))
@@ -376,14 +343,16 @@ class PrivilegeEngine:
         except BaseException:
             await producer.stop()
             raise
-        return PartitionWork(
+        return StreamTask(
             raw=self._raw(partition),
             changelog=self._changelog,
-            group_id=self._group_id,
             producer=producer,
-            state=state,
-            store=WriteBackStore(TableStore(state.tables, codec=self._codec)),
-            partition_counts=counts,
+            transaction=PartitionTransaction(backing, table_format=self._format),
+            collector=RecordCollector(
+                new_batch=producer.create_batch,
+                partition_counts=counts,
+                changelog=self._changelog,
+            ),
         )
 
     def _log_counts(self) -> None:
@@ -391,10 +360,11 @@ class PrivilegeEngine:
         logger.info("raw records: %s", counts or "none")
 
     @staticmethod
-    def _running(consumer: AIOKafkaConsumer | None) -> AIOKafkaConsumer:
-        if consumer is None:
+    def _running(part: _Part | None) -> _Part:
+        """A part that exists only while the engine runs (its consumer, its restorer)."""
+        if part is None:
             raise RuntimeError("the engine is not running")
-        return consumer
+        return part
 
     def failed(self, error: BaseException) -> None:
         """A rebalance step failed: the worker must stop rather than skip partitions."""
@@ -403,19 +373,19 @@ class PrivilegeEngine:
             self._failure = error
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Listener(ConsumerRebalanceListener):
     """Hands aiokafka's rebalance callbacks to the engine; their errors stop the worker."""
 
     def __init__(self, engine: PrivilegeEngine) -> None:
         self._engine = engine
 
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+    async def on_partitions_revoked(self, revoked: AbstractSet[TopicPartition]) -> None:
         try:
             await self._engine.revoked(tp.partition for tp in revoked)
         except Exception as error:
             self._engine.failed(error)
 
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+    async def on_partitions_assigned(self, assigned: AbstractSet[TopicPartition]) -> None:
         try:
             await self._engine.assigned(tp.partition for tp in assigned)
         except Exception as error:

@@ -1,7 +1,7 @@
 """A partition's committed tables in RocksDB files (``rocksdict``), for districts too large
 to rebuild from the changelog on every start.
 
-Only committed state is ever written (``streams.engines.native.state``): a transaction's writes
+Only committed state is ever written (``streams.state.transaction``): a transaction's writes
 land in one atomic RocksDB write batch together with the changelog offset they bring the
 partition to, after Kafka has committed the transaction. So the files are always a state
 some transaction left, and a restart (after a clean stop or a SIGKILL alike) reads only the
@@ -17,7 +17,7 @@ from typing import Final
 
 from rocksdict import AccessType, Options, Rdict, WriteBatch
 
-from streams.engines.native.state import Writes
+from streams.state.backing import Writes
 
 #: The key of the changelog offset; table keys all start with a table name and ':'.
 _OFFSET_KEY: Final = b"\x00changelog-offset"

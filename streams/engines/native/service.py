@@ -14,15 +14,17 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 
+from foundation.console import configure_logging
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.codec import default_codec
 from streams.engines.native.assignor import RoutingAssignor
 from streams.engines.native.changelog import ensure_changelog_topic
 from streams.engines.native.engine import PrivilegeEngine
-from streams.engines.native.state import MemoryBacking, TableBacking
 from streams.engines.native.web import ViewsServer
 from streams.settings import WorkerSettings
+from streams.state.backing import MemoryBacking, TableBacking
+from streams.views import CommittedState
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +107,61 @@ async def serve_engine(settings: WorkerSettings, *, raw_partitions: int, replica
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+class NativeEngine:
+    """The native engine behind ``streams.engines.WorkerEngine``."""
+
+    def __init__(self, settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
+        self._settings = settings
+        self._raw_partitions = raw_partitions
+        self._replicas = replicas
+        self._stop = asyncio.Event()
+        self._running: contextlib.AsyncExitStack | None = None
+        self._engine: PrivilegeEngine | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def ready(self) -> asyncio.Event:
+        return self._engine.ready if self._engine is not None else self._ready
+
+    @property
+    def engine(self) -> PrivilegeEngine:
+        """The running loop (tests read its counts)."""
+        if self._engine is None:
+            raise RuntimeError("the engine is not started")
+        return self._engine
+
+    async def start(self) -> None:
+        stack = contextlib.AsyncExitStack()
+        self._engine, self._task = await stack.enter_async_context(
+            running_engine(
+                self._settings,
+                raw_partitions=self._raw_partitions,
+                replicas=self._replicas,
+                stop=self._stop,
+            )
+        )
+        self._running = stack
+
+    async def stop(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
+
+    async def wait(self) -> None:
+        if self._task is None:
+            raise RuntimeError("the engine is not started")
+        await asyncio.shield(self._task)
+
+    def committed_store(self, partition: int) -> CommittedState | None:
+        return None if self._engine is None else self._engine.committed_store(partition)
+
+    def serve(self, *, verbose: bool) -> None:
+        configure_logging(verbose=verbose)
+        asyncio.run(
+            serve_engine(
+                self._settings, raw_partitions=self._raw_partitions, replicas=self._replicas
+            )
+        )

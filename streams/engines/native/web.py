@@ -20,8 +20,7 @@ from aiohttp import web
 from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.keys import district_key
-from streams.state.tables import TableStore
-from streams.views import contacts_of_student_body, students_of_contact_body
+from streams.views import CommittedState, contacts_of_student_body, students_of_contact_body
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +42,10 @@ class LocalState(Protocol):
     @property
     def raw_topic(self) -> str: ...
 
-    def committed_store(self, partition: int) -> TableStore | None: ...
+    def committed_store(self, partition: int) -> CommittedState | None: ...
 
 
-Body = Callable[[TableStore, str, str], dict[str, Any]]
+Body = Callable[[CommittedState, str, str], dict[str, Any]]
 
 
 class ViewsServer:

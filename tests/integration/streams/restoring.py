@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer
 
 from streams.engines.native.changelog import ChangelogRestorer
-from streams.engines.native.state import PartitionState, TableBacking
+from streams.state.backing import TableBacking
 
 
 async def restore_partition(
@@ -31,7 +31,7 @@ async def restore_partition(
     await consumer.start()
     try:
         restorer = ChangelogRestorer(consumer, changelog, timeout_s=timeout_s)
-        if not await restorer.begin(PartitionState(partition, backing)):
+        if not await restorer.begin(partition, backing):
             return 0
         applied = 0
         while restorer.busy:

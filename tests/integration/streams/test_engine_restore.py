@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.engines.native.changelog import changelog_key
 from streams.engines.native.rocksdb import RocksDBBacking
-from streams.engines.native.state import MemoryBacking, TableBacking
+from streams.state.backing import MemoryBacking, TableBacking
 from streams.state.tables import CONTACTS, DISTRICTS
 from tests.conftest import TopicFactory
 from tests.integration.streams.restoring import restore_partition

@@ -13,8 +13,8 @@ import pytest
 from rocksdict import AccessType, Options, Rdict
 
 from fakeclever import FakeClever, FakeDistrict
+from streams.engines.faust.service import FaustEngine
 from streams.engines.faust.table_files import MARKER
-from streams.engines.faust.worker import PrivilegeWorker
 from tests.integration.connectors.poller_harness import (
     caught_up,
     district_entry,
@@ -88,9 +88,10 @@ async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart
         )  # fmt: skip
         async with running_poller(poller):
             # As deployed: exactly_once, whose aborted writes the files must never keep.
-            async with running_worker(settings, in_worker=True) as worker:
-                assert isinstance(worker, PrivilegeWorker)
-                assert type(worker.tables.contacts.data).__module__ == "faust.stores.rocksdb"
+            async with running_worker(settings) as worker:
+                assert isinstance(worker, FaustEngine)
+                tables = worker.worker.tables
+                assert type(tables.contacts.data).__module__ == "faust.stores.rocksdb"
                 await caught_up(poller, district)
                 district.random_changes(30, seed=1)
                 await caught_up(poller, district)
@@ -111,7 +112,7 @@ async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart
             # folder) starts on the state its files kept and carries on from there.
             district.random_changes(20, seed=2)
             await caught_up(poller, district)
-            async with running_worker(settings, in_worker=True):
+            async with running_worker(settings):
                 assert not (data_dir / TABLES / MARKER).exists(), "taken at start"
                 await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
                 district.random_changes(10, seed=3)

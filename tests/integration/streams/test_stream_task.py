@@ -1,7 +1,7 @@
-"""One raw partition's transactions on the real broker: what goes early, what waits for the commit.
+"""One raw partition's task on the real broker: what goes early, what waits for the commit.
 
-The engine hands a transaction's changelog records to the producer as its records are
-processed, and its outputs only at the commit (``streams/engines/native/partition.py`` says why).
+The task hands a transaction's changelog records to the producer as its records are
+processed, and its outputs only at the commit (``streams/engines/native/task.py`` says why).
 Whatever was sent early, a commit makes it all visible at once, an abort none of it, and a
 restore of the changelog gives exactly the committed tables.
 """
@@ -9,17 +9,22 @@ restore of the changelog gives exactly the committed tables.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Literal
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.codec import default_codec
-from streams.engines.native.partition import PartitionWork, add_to_transaction
-from streams.engines.native.state import MemoryBacking, PartitionState
-from streams.engines.native.write_back import WriteBackStore
+from streams.engines.native.collector import RecordCollector
+from streams.engines.native.producer import TransactionalProducer
+from streams.engines.native.task import StreamTask
 from streams.processor.handler import Output
-from streams.state.tables import TableStore
+from streams.processor.store import StateStore
+from streams.state.backing import MemoryBacking
+from streams.state.tables import EVENTS, TableFormat
+from streams.state.transaction import PartitionTransaction
 from tests.conftest import TopicFactory
 from tests.integration.streams.restoring import restore_partition
 from tests.waiting import eventually
@@ -29,43 +34,73 @@ pytestmark = pytest.mark.integration
 GROUP = "partition-work-test"
 
 
+@dataclass
+class Scripted:
+    """A record handler that remembers, for raw record ``offset``, the event day and output
+    the test set for it: ``remember_event("d", "c1", day)`` and one output record."""
+
+    outputs_topic: str
+    script: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+
+    def handle(
+        self, *, partition: int, offset: int, key: bytes | None, value: bytes | None,
+        store: StateStore,
+    ) -> list[Output]:  # fmt: skip
+        day, output = self.script[offset]
+        store.remember_event("d", "c1", day)
+        return [Output(self.outputs_topic, b"d", output)]
+
+
+@dataclass
+class Fixture:
+    task: StreamTask
+    handler: Scripted
+    backing: MemoryBacking
+    group_id: str
+
+    async def process(self, offset: int, day: int, output: bytes) -> None:
+        """Process raw record ``offset``: it sets the event day ``day`` and sends ``output``."""
+        self.handler.script[offset] = (day, output)
+        record = ConsumerRecord(
+            topic=self.task.raw.topic, partition=0, offset=offset, timestamp=0,
+            timestamp_type=0, key=b"d", value=b"", checksum=None, serialized_key_size=1,
+            serialized_value_size=0, headers=(),
+        )  # fmt: skip
+        self.task.take_in([record])
+        await self.task.process(self.handler.handle)
+
+
 @pytest.fixture
-async def work(bootstrap_servers: str, topic_factory: TopicFactory) -> AsyncIterator[PartitionWork]:
-    """Raw partition 0's work, with an output topic of 3 partitions and a changelog."""
+async def work(bootstrap_servers: str, topic_factory: TopicFactory) -> AsyncIterator[Fixture]:
+    """Raw partition 0's task, with an output topic of 3 partitions and a changelog."""
     raw = await topic_factory(partitions=1)
     outputs = await topic_factory(partitions=3)
     changelog = await topic_factory(partitions=1, **{"cleanup.policy": "compact"})
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
-        transactional_id=f"{raw}-raw-0",
-        enable_idempotence=True,
-        acks="all",
+    producer = await TransactionalProducer.start(
+        bootstrap_servers=bootstrap_servers, app_id=raw, partition=0, request_timeout_s=30
     )
-    await producer.start()
-    state = PartitionState(0, MemoryBacking())
-    work = PartitionWork(
+    backing = MemoryBacking()
+    task = StreamTask(
         raw=TopicPartition(raw, 0),
         changelog=changelog,
-        group_id=GROUP + raw,
         producer=producer,
-        state=state,
-        store=WriteBackStore(TableStore(state.tables, codec=default_codec())),
-        partition_counts={outputs: 3},
+        transaction=PartitionTransaction(backing, table_format=TableFormat(default_codec())),
+        collector=RecordCollector(
+            new_batch=producer.create_batch, partition_counts={outputs: 3}, changelog=changelog
+        ),
     )
     try:
-        yield work
+        yield Fixture(task=task, handler=Scripted(outputs), backing=backing, group_id=raw)
     finally:
-        await work.close()
-
-
-def output_topic(work: PartitionWork) -> str:
-    """The output topic the fixture made: the one the work knows how to partition."""
-    (topic,) = work.partition_counts
-    return topic
+        await task.close()
 
 
 async def records_in(
-    bootstrap_servers: str, topic: str, *, isolation_level: str, partitions: int = 1
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    isolation_level: Literal["read_uncommitted", "read_committed"],
+    partitions: int = 1,
 ) -> list[tuple[bytes | None, bytes | None]]:
     """(key, value) of every record of ``topic`` a consumer of ``isolation_level`` reads now.
 
@@ -113,12 +148,12 @@ async def committed_offset(bootstrap_servers: str, group: str, raw: TopicPartiti
     return None if found is None else found.offset
 
 
-async def changelog_records_sent(bootstrap_servers: str, work: PartitionWork, count: int) -> None:
+async def changelog_records_sent(bootstrap_servers: str, task: StreamTask, count: int) -> None:
     """Wait until the changelog holds ``count`` records, committed or not: sent early."""
 
     async def sent() -> bool:
         found = await records_in(
-            bootstrap_servers, work.changelog, isolation_level="read_uncommitted"
+            bootstrap_servers, task.changelog, isolation_level="read_uncommitted"
         )
         return len(found) == count
 
@@ -126,15 +161,12 @@ async def changelog_records_sent(bootstrap_servers: str, work: PartitionWork, co
 
 
 async def test_changelog_records_go_early_outputs_with_the_commit(
-    bootstrap_servers: str, work: PartitionWork
+    bootstrap_servers: str, work: Fixture
 ) -> None:
-    outputs = output_topic(work)
-    await work.begin()
-    work.state.tables.contacts[b"d/c1"] = b"one"
-    work.add([Output(outputs, b"d", b"change-1")], next_offset=1)
-    work.send_soon()
+    task, outputs = work.task, work.handler.outputs_topic
+    await work.process(0, 1, b"change-1")
 
-    await changelog_records_sent(bootstrap_servers, work, 1)
+    await changelog_records_sent(bootstrap_servers, task, 1)
     # The outputs wait: sent early, they would hold back other producers' committed changes.
     assert (
         await records_in(
@@ -143,13 +175,12 @@ async def test_changelog_records_go_early_outputs_with_the_commit(
         == []
     )
     assert (
-        await records_in(bootstrap_servers, work.changelog, isolation_level="read_committed") == []
+        await records_in(bootstrap_servers, task.changelog, isolation_level="read_committed") == []
     )
 
     # Written again after the early send: sent again, and the last value wins.
-    work.state.tables.contacts[b"d/c1"] = b"two"
-    work.add([Output(outputs, b"d", b"change-2")], next_offset=2)
-    await work.commit()
+    await work.process(1, 2, b"change-2")
+    await task.commit()
 
     assert await records_in(
         bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
@@ -158,53 +189,44 @@ async def test_changelog_records_go_early_outputs_with_the_commit(
         (b"d", b"change-2"),
     ]
     assert [value for _, value in await records_in(
-        bootstrap_servers, work.changelog, isolation_level="read_committed"
-    )] == [b"one", b"two"]  # fmt: skip
-    assert work.state.committed.contacts.get(b"d/c1") == b"two"
-    assert work.state.backing.changelog_offset == 2
-    assert (await restored(bootstrap_servers, work.changelog)).get("contacts", b"d/c1") == b"two"
-    assert await committed_offset(bootstrap_servers, work.group_id, work.raw) == 2
+        bootstrap_servers, task.changelog, isolation_level="read_committed"
+    )] == [b"1", b"2"]  # fmt: skip
+    assert work.backing.get(EVENTS, b"d/c1") == b"2"
+    assert work.backing.changelog_offset == 2
+    assert (await restored(bootstrap_servers, task.changelog)).get(EVENTS, b"d/c1") == b"2"
+    assert await committed_offset(bootstrap_servers, work.group_id, task.raw) == 2
 
 
-async def test_an_abort_drops_what_was_sent_early(
-    bootstrap_servers: str, work: PartitionWork
-) -> None:
-    outputs = output_topic(work)
-    await work.begin()
-    work.state.tables.contacts[b"d/c1"] = b"kept"
-    work.add([Output(outputs, b"d", b"kept")], next_offset=1)
-    await work.commit()
+async def test_an_abort_drops_what_was_sent_early(bootstrap_servers: str, work: Fixture) -> None:
+    task, outputs = work.task, work.handler.outputs_topic
+    await work.process(0, 1, b"kept")
+    await task.commit()
 
-    await work.begin()
-    work.state.tables.contacts[b"d/c1"] = b"aborted"
-    work.add([Output(outputs, b"d", b"aborted")], next_offset=2)
-    work.send_soon()
-
-    await changelog_records_sent(bootstrap_servers, work, 2)
-    await work.abort()
+    await work.process(1, 2, b"aborted")
+    await changelog_records_sent(bootstrap_servers, task, 2)
+    await task.abort()
 
     assert await records_in(
         bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
     ) == [(b"d", b"kept")]
-    assert work.state.committed.contacts.get(b"d/c1") == b"kept"
-    assert (await restored(bootstrap_servers, work.changelog)).get("contacts", b"d/c1") == b"kept"
-    assert await committed_offset(bootstrap_servers, work.group_id, work.raw) == 1
+    assert work.backing.get(EVENTS, b"d/c1") == b"1"
+    assert (await restored(bootstrap_servers, task.changelog)).get(EVENTS, b"d/c1") == b"1"
+    assert await committed_offset(bootstrap_servers, work.group_id, task.raw) == 1
 
 
 async def test_partitions_can_join_a_transaction_before_their_records(
-    bootstrap_servers: str, work: PartitionWork
+    bootstrap_servers: str, work: Fixture
 ) -> None:
     # aiokafka has no public call for it: if its private step ever goes, this fails first.
-    await work.begin()
-    outputs = output_topic(work)
-    assert add_to_transaction(work.producer, [TopicPartition(outputs, 2)])
-    work.add([Output(outputs, b"d", b"late")], next_offset=1)
-    await work.commit()
+    task, outputs = work.task, work.handler.outputs_topic
+    await work.process(0, 1, b"late")
+    assert task.producer.join_early([(outputs, 2)])
+    await task.commit()
     assert await records_in(
         bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
     ) == [(b"d", b"late")]
 
 
-async def test_no_partition_joins_when_no_transaction_is_open(work: PartitionWork) -> None:
-    outputs = output_topic(work)
-    assert not add_to_transaction(work.producer, [TopicPartition(outputs, 0)])
+async def test_no_partition_joins_when_no_transaction_is_open(work: Fixture) -> None:
+    outputs = work.handler.outputs_topic
+    assert not work.task.producer.join_early([(outputs, 0)])

@@ -13,10 +13,7 @@ from schemas.keys import parse_pair_key
 from schemas.provision import ensure_pipeline_topics
 from schemas.records import PrivilegeChange, PrivilegeState
 from schemas.topics import PRIVILEGE_CHANGES, PRIVILEGE_STATE
-from streams.engines.faust.changelogs import ensure_changelog_topics
-from streams.engines.faust.worker import PrivilegeWorker, build_worker
-from streams.engines.native.engine import PrivilegeEngine
-from streams.engines.native.service import running_engine
+from streams.engines import WorkerEngine, load_engine
 from streams.settings import WorkerSettings
 from tests.kafka_reading import read_partition
 from tests.model.reference import privilege_from
@@ -43,43 +40,23 @@ def worker_settings(
 
 
 @contextlib.asynccontextmanager
-async def running_worker(
-    settings: WorkerSettings, *, in_worker: bool = False
-) -> AsyncIterator[PrivilegeWorker | PrivilegeEngine]:
+async def running_worker(settings: WorkerSettings) -> AsyncIterator[WorkerEngine]:
     """A started worker of ``settings.engine`` (its topics created first, as the CLI does),
-    stopped on exit.
-
-    The native engine always runs as deployed, exactly once. In-process, Faust is not "in a
-    worker" and runs without transactions unless ``in_worker`` says to run as
-    ``faust.Worker`` does (exactly_once with Kafka transactions); the processes of
-    ``tests/e2e`` always run as deployed.
-    """
+    running as deployed (exactly once), stopped on exit."""
     assert settings.kafka_bootstrap_servers
     await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
-    if settings.engine == "native":
-        stop = asyncio.Event()
-        async with running_engine(
-            settings, raw_partitions=settings.topic_partitions, replicas=1, stop=stop
-        ) as (engine, task):
-            ready = asyncio.ensure_future(engine.ready.wait())
-            await asyncio.wait((ready, task), timeout=60, return_when=asyncio.FIRST_COMPLETED)
-            ready.cancel()
-            assert engine.ready.is_set(), "the engine never got its partitions"
-            yield engine
-        return
-    worker = build_worker(settings, raw_partitions=settings.topic_partitions, replication_factor=1)
-    await ensure_changelog_topics(
-        settings.kafka_bootstrap_servers,
-        worker.app.tables.values(),
-        replication_factor=1,
-        timeout_s=30,
-    )
-    worker.app.in_worker = in_worker
-    await worker.app.start()
+    engine = load_engine(settings, raw_partitions=settings.topic_partitions, replicas=1)
+    await engine.start()
     try:
-        yield worker
+        ready = asyncio.ensure_future(engine.ready.wait())
+        stopped = asyncio.ensure_future(engine.wait())
+        await asyncio.wait((ready, stopped), timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        stopped.cancel()
+        assert engine.ready.is_set(), "the engine never got its partitions"
+        yield engine
     finally:
-        await worker.app.stop()
+        await engine.stop()
 
 
 async def read_all(bootstrap_servers: str, topic: str) -> list[Any]:

@@ -228,6 +228,7 @@ def test_before_any_assignment_a_worker_knows_nothing() -> None:
     assert worker.owner_url(TOPIC, 0) is None
     assert worker.owned(TOPIC) == frozenset()
     meta = ConsumerProtocol.METADATA.decode(worker.metadata({TOPIC}).encode())
+    assert meta.user_data is not None
     assert json.loads(meta.user_data) == {"url": url_of("a"), "owned": {}}
     assert meta.subscription == [TOPIC]
 
@@ -290,13 +291,16 @@ def test_an_assignment_without_our_routes_still_gives_the_partitions(user_data: 
     assert worker.owned(TOPIC) == frozenset({0, 2})
     assert worker.owner_url(TOPIC, 0) is None
     meta = ConsumerProtocol.METADATA.decode(worker.metadata([TOPIC]).encode())
+    assert meta.user_data is not None
     assert json.loads(meta.user_data)["owned"] == {TOPIC: [0, 2]}
 
 
 # -- what aiokafka's coordinator does with it --------------------------------------------------
 
 
-async def test_aiokafkas_coordinator_drives_instances(workers) -> None:
+async def test_aiokafkas_coordinator_drives_instances(
+    workers: Callable[..., Workers],
+) -> None:
     """The leader's half of a real ``GroupCoordinator``, with the broker I/O stubbed out.
 
     aiokafka looks an assignor up by ``name`` and calls ``metadata``/``assign``/
@@ -311,21 +315,22 @@ async def test_aiokafkas_coordinator_drives_instances(workers) -> None:
         return None
 
     coordinator = GroupCoordinator.__new__(GroupCoordinator)
-    coordinator._assignors = (group["a"],)
-    coordinator._subscription = SimpleNamespace(subscribed_pattern=None)
-    coordinator._client = SimpleNamespace(
+    coordinator._assignors = (group["a"],)  # noqa: SLF001 - aiokafka's coordinator, its broker I/O stubbed
+    # Stand-ins with just what _perform_assignment reads of them.
+    coordinator._subscription = SimpleNamespace(subscribed_pattern=None)  # type: ignore[assignment]  # noqa: SLF001 - aiokafka's coordinator, its broker I/O stubbed
+    coordinator._client = SimpleNamespace(  # type: ignore[assignment]  # noqa: SLF001 - aiokafka's coordinator, its broker I/O stubbed
         set_topics=lambda topics: None, _maybe_wait_metadata=no_wait
     )
-    coordinator._cluster = cluster
+    coordinator._cluster = cluster  # noqa: SLF001 - aiokafka's coordinator, its broker I/O stubbed
     coordinator.group_id = "routing-test"
     members = [
         (member, None, worker.metadata([TOPIC]).encode()) for member, worker in group.items()
     ]
     response = JoinGroupResponse_v5(0, 0, 1, RoutingAssignor.name, "a", "a", members)
 
-    assignments = await coordinator._perform_assignment(response)
+    assignments = await coordinator._perform_assignment(response)  # noqa: SLF001 - the leader's half of aiokafka's join
 
-    assert coordinator._lookup_assignor(RoutingAssignor.name) is group["a"]
+    assert coordinator._lookup_assignor(RoutingAssignor.name) is group["a"]  # noqa: SLF001 - aiokafka's own lookup of the assignor
     for member, worker in group.items():
         worker.on_assignment(ConsumerProtocol.ASSIGNMENT.decode(assignments[member].encode()))
     assert group["a"].owned(TOPIC) | group["b"].owned(TOPIC) == frozenset(range(4))
