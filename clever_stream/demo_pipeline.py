@@ -27,7 +27,7 @@ from schemas.codec import default_codec
 from schemas.records import PrivilegeChange
 from schemas.topics import PRIVILEGE_CHANGES
 from schemas.values import CauseKind, ChangeKind
-from streams.engines.native.service import running_engine
+from streams.engines import WorkerEngine, load_engine
 from streams.service import prepare
 from streams.settings import WorkerSettings
 
@@ -85,13 +85,9 @@ async def demo_pipeline(
         )
         raw_partitions, replicas = await prepare(worker_settings)
         changes_topic = PRIVILEGE_CHANGES.name(settings.topic_prefix)
+        engine = load_engine(worker_settings, raw_partitions=raw_partitions, replicas=replicas)
         async with (
-            running_engine(
-                worker_settings,
-                raw_partitions=raw_partitions,
-                replicas=replicas,
-                stop=asyncio.Event(),
-            ) as (_, worker),
+            _started(engine) as worker,
             new_http_client(HttpOptions(base_url=clever_url)) as http,
             asyncio.TaskGroup() as group,
         ):
@@ -119,9 +115,19 @@ async def demo_pipeline(
                     task.cancel()
 
 
-async def _until_failed(worker: asyncio.Task[None]) -> None:
-    """Wait on the worker's task: its failure ends the demo with its error."""
-    await asyncio.shield(worker)
+@contextlib.asynccontextmanager
+async def _started(engine: WorkerEngine) -> AsyncIterator[WorkerEngine]:
+    """``engine`` started, stopped on exit."""
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()
+
+
+async def _until_failed(worker: WorkerEngine) -> None:
+    """Wait on the worker: its failure ends the demo with its error."""
+    await worker.wait()
 
 
 def _free_port() -> int:
@@ -156,6 +162,8 @@ async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
     await consumer.start()
     try:
         async for message in consumer:
+            if message.value is None:  # the changes topic has no tombstones: nothing to show
+                continue
             change = codec.decode(message.value, PrivilegeChange)
             console.print(_describe(change), highlight=False, soft_wrap=True)
     finally:

@@ -1,29 +1,21 @@
-"""The worker as a service: settings checked, topics ensured, then the engine's loop.
+"""The worker as a service: its topics ensured, then the configured engine until stopped.
 
-``CLEVER_WORKER_ENGINE`` picks the loop: ``native`` (default, ``streams.engines.native``) or
-``faust`` (Faust's own worker, ``streams.engines.faust.worker``).
+``CLEVER_WORKER_ENGINE`` picks the engine (``streams.engines.load_engine``): ``native``
+(default) or ``faust``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
-import sys
-from typing import NoReturn
 
-import faust
 from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.admin import default_replication_factor
-from foundation.console import configure_logging
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.provision import ensure_pipeline_topics
 from schemas.topics import RAW_EVENTS
-from streams.engines.faust.changelogs import ensure_changelog_topics
-from streams.engines.faust.worker import build_worker
-from streams.engines.native.service import serve_engine
+from streams.engines import load_engine
 from streams.settings import WorkerSettings
 
 
@@ -54,49 +46,5 @@ async def prepare(settings: WorkerSettings) -> tuple[int, int]:
 def run_worker(settings: WorkerSettings, *, verbose: bool) -> None:
     """Run one worker of the group until SIGTERM or Ctrl-C, with the configured engine."""
     raw_partitions, replicas = asyncio.run(prepare(settings))
-    if settings.engine == "faust":
-        run_faust_worker(
-            settings, verbose=verbose, raw_partitions=raw_partitions, replicas=replicas
-        )
-    configure_logging(verbose=verbose)
-    asyncio.run(serve_engine(settings, raw_partitions=raw_partitions, replicas=replicas))
-
-
-def run_faust_worker(
-    settings: WorkerSettings, *, verbose: bool, raw_partitions: int, replicas: int
-) -> NoReturn:
-    """Run Faust's worker until SIGTERM or Ctrl-C (Faust handles both), then exit.
-
-    Faust stops its services and closes its event loop, but the aiokafka consumer thread it
-    leaves behind is not a daemon, so the interpreter would wait for it forever. Once Faust
-    is done (transactions ended, producers stopped), the process exits on its own terms.
-    """
-    worker = build_worker(settings, raw_partitions=raw_partitions, replication_factor=replicas)
-    asyncio.run(
-        ensure_changelog_topics(
-            _bootstrap_servers(settings),
-            worker.app.tables.values(),
-            replication_factor=replicas,
-            timeout_s=60,
-        )
-    )
-    code: int | str | None = 0
-    try:
-        runner = faust.Worker(
-            worker.app,
-            loglevel=logging.INFO if verbose else logging.WARNING,
-            quiet=True,
-            console_port=0,
-        )
-        # Faust's terminal spinner, kept at WARNING and above, turns the root logger to DEBUG
-        # so that it spins on every record: every debug call of Faust and aiokafka then builds
-        # a log record, about a fifth of the worker's CPU (bench/pipeline.py measured it).
-        runner.spinner = None
-        runner.execute_from_commandline()
-    except SystemExit as exit_:
-        code = exit_.code
-    finally:
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code if isinstance(code, int) else 1)
+    engine = load_engine(settings, raw_partitions=raw_partitions, replicas=replicas)
+    engine.serve(verbose=verbose)

@@ -1,12 +1,9 @@
 """Create the worker's table changelog topics before Faust starts, and wait until they show.
 
-Faust declares its changelog topics itself as the app starts, moments before its consumer
-joins the group. A topic created that late can still be missing from the metadata the group
-leader assigns from: Faust then logs "Ignoring missing topic", gives the table no partitions,
-and the agent crashes on its first write to it (``PartitionsMismatch``) halfway through a
-record, in a worker that keeps running. Our integration tests hit it on a busy machine. So
-the changelogs are created here, with Faust's own names and settings, and the worker starts
-only once the broker's metadata lists them; Faust then finds them in place.
+The changelogs are created here with Faust's own names and settings, and the worker starts
+only once the broker's metadata lists them, so Faust finds them in place. A changelog Faust
+creates itself as the app starts can be missing from the metadata the group is assigned
+from, and the agent then crashes on its first write to the table (docs/decisions/0018).
 """
 
 from __future__ import annotations
@@ -43,7 +40,10 @@ def changelog_topics(
         topics.append(
             NewTopic(
                 name=changelog.get_topic_name(),
-                num_partitions=table.partitions or changelog.partitions,
+                # Faust's own fallback when it declares the topic (Topic.declare).
+                num_partitions=(
+                    table.partitions or changelog.partitions or table.app.conf.topic_partitions
+                ),
                 replication_factor=replication_factor,
                 topic_configs=config,
             )

@@ -2,8 +2,9 @@
 
 Each fix replaces one method, is applied once by :func:`apply_faust_fixes` (from
 ``create_app``), and refuses to apply to any other Faust version: a new Faust must be read
-again, not trusted to have kept the bug. ``docs/architecture.md`` tells the story of each and
-the test that fails without it.
+again, not trusted to have kept the bug. Why each is needed, and the test that proves it:
+docs/decisions/0014 (recovery's end), 0015 (seek before resume), 0016 (a commit after the
+final one).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from typing import Any, cast
 
+from aiokafka import TopicPartition
 from aiokafka.errors import IllegalOperation
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import TransactionManager
@@ -33,40 +35,34 @@ async def _committed_highwaters(
 ) -> Mapping[TP, int]:
     """Each partition's end as a ``read_committed`` reader sees it: its last stable offset.
 
-    Faust, under exactly_once, reads ``AIOKafkaConsumer.last_stable_offset`` instead, which
-    aiokafka only knows once it has fetched from the partition. A changelog partition this
-    worker was just given has not been fetched, so Faust saw no end (``-1``), decided there
-    was nothing to recover and processed the new partition's events against an empty table
-    (after a rebalance, every contact of a moved district looked new). ``end_offsets`` asks
-    the broker, and honours the consumer's ``read_committed`` isolation.
+    ``end_offsets`` asks the broker, and honours the consumer's ``read_committed`` isolation.
+    Faust's own reads ``AIOKafkaConsumer.last_stable_offset``, unknown (``-1``) until the
+    partition is fetched, so a changelog partition just assigned went unrecovered
+    (docs/decisions/0014).
     """
     consumer = self._ensure_consumer()
-    ends = await consumer.end_offsets(partitions)
-    return cast(Mapping[TP, int], ends)
+    ends = await consumer.end_offsets([TopicPartition(tp.topic, tp.partition) for tp in partitions])
+    return {TP(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
 async def _seek_then_resume_streams(recovery: Recovery, assignment: set[TP]) -> None:
     """Seek the stream (raw) partitions to their committed offsets, *then* fetch them.
 
-    Faust ends a rebalance by resuming the stream partitions first and seeking them
-    afterwards, while the flow already runs: records fetched from the old position in between
-    reach the agent's queue and move Faust's read offsets; ``flow_control.resume()`` then
-    clears that queue, and the same records fetched again after the seek fall behind the
-    moved read offsets and are dropped as already read. Our two-worker rebalance test saw
-    exactly that: the first raw record after a takeover was never processed, its grant never
-    emitted. Seeking while the partitions are still paused (they are paused at assignment),
-    and clearing the queues before resuming them, leaves nothing to race.
+    The partitions are still paused (they are paused at assignment) while they are sought,
+    and the queues are cleared before they resume, so no record fetched from the old
+    position can reach the agent and move Faust's read offsets. Faust's own order, resume
+    then seek, dropped the first record after a takeover (docs/decisions/0015).
     """
     app: Any = recovery.app
     consumer = app.consumer
     if assignment:
         recovery.log.info("Seek stream partitions to committed offsets.")
-        await recovery._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)
+        await recovery._wait(consumer.perform_seek(), timeout=app.conf.broker_request_timeout)  # noqa: SLF001 - Faust's own helper, called as the method this replaces calls it
     recovery.completed.set()
     app.flow_control.resume()
     consumer.resume_flow()
-    consumer.resume_partitions({tp for tp in assignment if not recovery._is_changelog_tp(tp)})
-    await app._fetcher.maybe_start()
+    consumer.resume_partitions({tp for tp in assignment if not recovery._is_changelog_tp(tp)})  # noqa: SLF001 - Faust's own helper, called as the method this replaces calls it
+    await app._fetcher.maybe_start()  # noqa: SLF001 - Faust's own fetcher, started as the method this replaces starts it
 
 
 async def _resume_streams(self: Recovery, generation_id: int = 0) -> None:
@@ -124,13 +120,10 @@ async def _commit_unless_stopped(
 ) -> bool:
     """Faust's commit, except that a timer commit after the final one does not crash the stop.
 
-    A stopping worker makes its final commit and ends its transactions; Faust's commit timer
-    can still fire after that, and its commit then finds no transaction open
-    (``IllegalOperation``), crashes the app, and the worker exits 1 after a clean SIGTERM
-    (2 of about 35 stops in our tests). Nothing is lost by skipping that commit: a record
-    processed after the final commit could send nothing (a transactional producer refuses
-    sends outside a transaction), so its offset must stay uncommitted for the next owner.
-    Outside a stop, the error is raised as before.
+    While the app stops, a commit that finds no transaction open (``IllegalOperation``: the
+    final commit ended them) is skipped; outside a stop, the error is raised as before.
+    Nothing is lost: a record processed after the final commit could send nothing outside a
+    transaction, so its offset stays uncommitted for the next owner (docs/decisions/0016).
     """
     try:
         return await _faust_commit(self, offsets, start_new_transaction=start_new_transaction)
@@ -152,9 +145,9 @@ def apply_faust_fixes() -> None:
             "then update FIXED_FAUST_VERSION",
         )
     consumer_thread = cast(Any, AIOKafkaConsumerThread)
-    consumer_thread._highwaters = _committed_highwaters
+    consumer_thread._highwaters = _committed_highwaters  # noqa: SLF001 - the fix replaces this Faust method
     recovery = cast(Any, Recovery)
-    recovery._resume_streams = _resume_streams
+    recovery._resume_streams = _resume_streams  # noqa: SLF001 - the fix replaces this Faust method
     recovery.on_recovery_completed = _on_recovery_completed
     transaction_manager = cast(Any, TransactionManager)
     transaction_manager.commit = _commit_unless_stopped

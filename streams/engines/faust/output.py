@@ -1,22 +1,12 @@
 """Send a raw record's outputs inside the transaction that commits the record's offset.
 
-The work-around for Faust's exactly-once, narrowly scoped. Faust (faust-streaming 0.15)
-picks a transactional producer by the *destination* partition of each sent record, and only
-for topics the app consumes; a record sent to any other topic (our privilege, state and
-dead-letter topics) goes through its plain, non-transactional producer. Such outputs survive
-a crash whose input offsets were never committed, and are sent again when the input is
-processed again: duplicates for a ``read_committed`` reader, as faust-streaming issues 517,
-323 and 177 report. So every output of a record is sent here with the transactional ID of
-the record's *source* partition: the producer whose transaction Faust commits with that
-partition's offsets and its tables' changelog writes. All or nothing, per source partition.
-
-A second gap, found by our SIGKILL test: Faust buffers table changelog writes (``send_soon``)
-and, with exactly_once, commits offsets *without* flushing that buffer first (the
-at-least-once path flushes it). A record's offset could be committed while its table writes
-still waited in the buffer, to land in the next transaction or, after a kill, nowhere: the
-restarted worker then resumed after records whose state it never saw. ``flush_table_writes``
-hands the buffered writes to the transactional producer before the record is acknowledged,
-so they are part of the transaction that commits its offset.
+Every output of a record is sent with the transactional ID of the record's *source*
+partition: the producer whose transaction Faust commits with that partition's offsets and
+its tables' changelog writes. All or nothing, per source partition; Faust's own choice, by
+destination partition, sends to our output topics outside any transaction
+(docs/decisions/0011). ``flush_table_writes`` hands the tables' buffered changelog writes to
+that producer before the record is acknowledged, so they commit with its offset
+(docs/decisions/0012).
 """
 
 from __future__ import annotations

@@ -1,19 +1,13 @@
 """RocksDB tables that never keep a write the changelog did not commit, across restarts.
 
-Faust's RocksDB store writes each table change into the partition's database as the event is
-processed, inside a Kafka transaction that may still abort; the changelog (read
-``read_committed``) then never has it. On start, Faust keeps the files and reads the
-changelog only past the offset they record, so nothing undoes such a write: after a SIGKILL
-mid-transaction, the raw records of the aborted transaction were processed again against
-tables that already held their effect, the diff found nothing, and their privilege changes
-(revokes included) were never emitted. The memory store rebuilds from the changelog on every
-start and cannot keep such a write across a restart.
-
-So a partition's files are trusted at start only when the previous run proved, at the very end
-of a clean stop, that every raw record it took from that partition had its offset committed
+Faust's RocksDB store writes each table change as the event is processed, inside a
+transaction that may still abort, and trusts its files on start (docs/decisions/0017). So a
+partition's files are trusted at start only when the previous run proved, at the very end of
+a clean stop, that every raw record it took from that partition had its offset committed
 (the offsets commit in the same transaction as the record's table writes), and it never lost
 the partition to another worker mid-run (losing a partition abandons its open transaction).
 Any other start discards the files, and Faust rebuilds them from the committed changelog.
+The memory store rebuilds from the changelog on every start and needs no guard.
 """
 
 from __future__ import annotations

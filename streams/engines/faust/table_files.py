@@ -1,7 +1,7 @@
 """The worker's RocksDB table files on disk: one worker per folder, and the clean-stop marker.
 
-The marker is how one run of a worker tells the next which table files it may trust (see
-``streams.engines.faust.rocksdb_safety`` for why it must). It is read and removed before
+The marker is how one run of a worker tells the next which table files it may trust
+(``streams.engines.faust.rocksdb_safety``, docs/decisions/0017). It is read and removed before
 Faust opens any table, and written again only at the very end of a stop that proved its
 writes committed: a run that dies anywhere in between (SIGKILL, a crash, a power cut) leaves
 no marker, and the next start discards every table file, so Faust rebuilds the tables from

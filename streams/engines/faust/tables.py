@@ -8,11 +8,13 @@ keys and values are ``streams.state.tables``'s.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import faust
 from faust.types import TableT
 
+from streams.state.backing import Writes
 from streams.state.tables import CONTACTS, DELETED, DISTRICTS, EVENTS, GRANTS, STUDENTS
 
 
@@ -34,7 +36,7 @@ class WorkerTables:
         def table(name: str, help_: str) -> TableT[bytes, bytes]:
             # bytes as key and value type is what makes Faust use the raw codec, recovery
             # included (a Schema with raw serializers is ignored there: recovery would
-            # read every changelog record as JSON and drop it).
+            # read every changelog record as JSON and drop it; docs/decisions/0013).
             return app.Table(
                 name, default=None, key_type=bytes, value_type=bytes, partitions=partitions,
                 help=help_,
@@ -48,3 +50,48 @@ class WorkerTables:
             deleted=table(DELETED, "Recently deleted contacts a re-created one may replace."),
             events=table(EVENTS, "The Clever events applied, for 31 days of event time."),
         )
+
+    def by_name(self) -> dict[str, TableT[bytes, bytes]]:
+        """The tables by their names in ``streams.state.tables``."""
+        return {
+            CONTACTS: self.contacts,
+            STUDENTS: self.students,
+            GRANTS: self.grants,
+            DISTRICTS: self.districts,
+            DELETED: self.deleted,
+            EVENTS: self.events,
+        }
+
+
+class FaustBacking:
+    """The Faust tables as the partition transaction's ``TableBacking``.
+
+    Faust keeps its tables committed (or not) on its own terms: a write set here is sent to
+    the table's changelog in the transaction of the record being processed, and Faust
+    tracks the changelog offsets itself, so ``changelog_offset`` is not ours to keep.
+    """
+
+    def __init__(self, tables: WorkerTables) -> None:
+        self._tables = tables.by_name()
+
+    def get(self, table: str, key: bytes) -> bytes | None:
+        value: bytes | None = self._tables[table].get(key)
+        return value
+
+    def keys(self, table: str, prefix: bytes) -> Iterator[bytes]:
+        # A list first: the caller may write to the table while it walks the keys.
+        return iter([key for key in self._tables[table] if key.startswith(prefix)])
+
+    def apply(self, writes: Writes, *, changelog_offset: int) -> None:
+        for (table, key), value in writes.items():
+            if value is None:
+                self._tables[table].pop(key, None)
+            else:
+                self._tables[table][key] = value
+
+    @property
+    def changelog_offset(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        """Faust closes its tables itself."""

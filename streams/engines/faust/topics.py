@@ -2,6 +2,7 @@
 
 Faust's own serializers are bypassed (``raw``): values are the contract's single-object
 Avro, written and read with ``schemas.codec``, so any consumer decodes them the same way.
+The names are ``streams.topics.OutputTopics``'s.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import faust
 from faust.types import TopicT
 
-from schemas.topics import DEAD_LETTERS, PRIVILEGE_CHANGES, PRIVILEGE_STATE, RAW_EVENTS
+from streams.topics import OutputTopics
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +25,7 @@ class WorkerTopics:
     dead_letters: TopicT
 
     @classmethod
-    def declare(cls, app: faust.App, *, prefix: str) -> WorkerTopics:
+    def declare(cls, app: faust.App, *, topics: OutputTopics) -> WorkerTopics:
         """Faust topic objects for the pipeline's topics, which ``topics create`` made."""
 
         def topic(name: str) -> TopicT:
@@ -34,8 +35,15 @@ class WorkerTopics:
             )  # fmt: skip
 
         return cls(
-            raw=topic(RAW_EVENTS.name(prefix)),
-            changes=topic(PRIVILEGE_CHANGES.name(prefix)),
-            state=topic(PRIVILEGE_STATE.name(prefix)),
-            dead_letters=topic(DEAD_LETTERS.name(prefix)),
+            raw=topic(topics.raw),
+            changes=topic(topics.changes),
+            state=topic(topics.state),
+            dead_letters=topic(topics.dead_letters),
         )
+
+    def by_name(self) -> dict[str, TopicT]:
+        """The topics by name."""
+        return {
+            topic.get_topic_name(): topic
+            for topic in (self.raw, self.changes, self.state, self.dead_letters)
+        }

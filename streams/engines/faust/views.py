@@ -10,11 +10,10 @@ import faust
 from faust.web import Request, Response, View
 
 from streams.engines.faust.tables import WorkerTables
-from streams.state.tables import TableStore
-from streams.views import contacts_of_student_body, students_of_contact_body
+from streams.views import CommittedState, contacts_of_student_body, students_of_contact_body
 
 
-def register_views(app: faust.App, *, tables: WorkerTables, store: TableStore) -> None:
+def register_views(app: faust.App, *, tables: WorkerTables, store: CommittedState) -> None:
     """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``."""
 
     @app.page("/districts/{district}/students/{student}/contacts")

@@ -1,4 +1,4 @@
-"""Wire the privilege worker: app, topics, tables, store, agent, views (wiring only)."""
+"""Wire the Faust worker: app, topics, tables, transaction, agent, views (wiring only)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from streams.engines.faust.agents import PrivilegeHandler, register_privilege_ag
 from streams.engines.faust.app import create_app
 from streams.engines.faust.output import TransactionalOutput
 from streams.engines.faust.rocksdb_safety import guard_table_files
-from streams.engines.faust.tables import WorkerTables
+from streams.engines.faust.tables import FaustBacking, WorkerTables
 from streams.engines.faust.topics import WorkerTopics
 from streams.engines.faust.views import register_views
+from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
-from streams.state.tables import TableStore
+from streams.state.reader import TableReader
+from streams.state.tables import TableFormat
+from streams.state.transaction import PartitionTransaction
+from streams.topics import OutputTopics
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class PrivilegeWorker:
     app: faust.App
     topics: WorkerTopics
     tables: WorkerTables
-    store: TableStore
+    store: TableReader
     handler: PrivilegeHandler
 
 
@@ -39,12 +43,21 @@ def build_worker(
     """
     app = create_app(settings, replication_factor=replication_factor)
     codec = default_codec()
-    topics = WorkerTopics.declare(app, prefix=settings.topic_prefix)
-    guard_table_files(app, settings, source_topic=topics.raw.get_topic_name())
+    names = OutputTopics.of(settings.topic_prefix)
+    topics = WorkerTopics.declare(app, topics=names)
+    guard_table_files(app, settings, source_topic=names.raw)
     tables = WorkerTables.declare(app, partitions=raw_partitions)
-    store = TableStore(tables, codec=codec)
-    output = TransactionalOutput(app)
-    handler = PrivilegeHandler(topics=topics, store=store, output=output, codec=codec)
+    backing = FaustBacking(tables)
+    table_format = TableFormat(codec)
+    handler = PrivilegeHandler(
+        topics=topics,
+        # A transaction per record (keep=0): Faust's tables are the state, and a rebalance
+        # may change them between two records.
+        transaction=PartitionTransaction(backing, table_format=table_format, keep=0),
+        output=TransactionalOutput(app),
+        handler=RecordHandler(topics=names, codec=codec),
+    )
     register_privilege_agent(app, topics=topics, handler=handler)
-    register_views(app, tables=tables, store=store)
-    return PrivilegeWorker(app=app, topics=topics, tables=tables, store=store, handler=handler)
+    reader = TableReader(backing, table_format=table_format)
+    register_views(app, tables=tables, store=reader)
+    return PrivilegeWorker(app=app, topics=topics, tables=tables, store=reader, handler=handler)

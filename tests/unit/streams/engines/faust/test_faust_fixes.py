@@ -14,10 +14,10 @@ from streams.engines.faust import fixes as faust_fixes
 def test_the_fixes_replace_faust_s_methods() -> None:
     faust_fixes.apply_faust_fixes()
 
-    assert AIOKafkaConsumerThread._highwaters is faust_fixes._committed_highwaters
-    assert Recovery._resume_streams is faust_fixes._resume_streams
-    assert Recovery.on_recovery_completed is faust_fixes._on_recovery_completed
-    assert TransactionManager.commit is faust_fixes._commit_unless_stopped
+    assert AIOKafkaConsumerThread._highwaters is faust_fixes._committed_highwaters  # noqa: SLF001 - the point: the fixes replaced Faust's methods
+    assert Recovery._resume_streams is faust_fixes._resume_streams  # noqa: SLF001 - the point: the fixes replaced Faust's methods
+    assert Recovery.on_recovery_completed is faust_fixes._on_recovery_completed  # noqa: SLF001 - the point: the fixes replaced Faust's methods
+    assert TransactionManager.commit is faust_fixes._commit_unless_stopped  # noqa: SLF001 - the point: the fixes replaced Faust's methods
 
 
 def test_another_faust_release_is_refused_until_the_fixes_are_read_against_it(

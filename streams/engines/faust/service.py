@@ -1,0 +1,96 @@
+"""The Faust engine behind ``streams.engines.WorkerEngine``: in-process, or as Faust's worker.
+
+As a process (``serve``), Faust's own ``faust.Worker`` runs the app: it owns the event loop
+and handles SIGTERM and Ctrl-C. In-process (the demo, tests), the app is started and
+stopped as the mode service it is, with transactions as deployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from typing import NoReturn
+
+import faust
+from faust.types import TP
+
+from streams.engines.faust.changelogs import ensure_changelog_topics
+from streams.engines.faust.worker import PrivilegeWorker, build_worker
+from streams.settings import WorkerSettings
+from streams.views import CommittedState
+
+
+class FaustEngine:
+    """A privilege worker of Faust agents and tables."""
+
+    def __init__(self, settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
+        self._settings = settings
+        self._replicas = replicas
+        #: Everything registered on a new app; nothing connects before ``start``.
+        self.worker: PrivilegeWorker = build_worker(
+            settings, raw_partitions=raw_partitions, replication_factor=replicas
+        )
+        self._ready = asyncio.Event()
+
+    @property
+    def ready(self) -> asyncio.Event:
+        return self._ready
+
+    async def _ensure_changelogs(self) -> None:
+        await ensure_changelog_topics(
+            self._settings.kafka_bootstrap_servers or "",
+            self.worker.app.tables.values(),
+            replication_factor=self._replicas,
+            timeout_s=60,
+        )
+
+    async def start(self) -> None:
+        await self._ensure_changelogs()
+        app = self.worker.app
+        # As deployed: exactly_once runs with Kafka transactions only "in a worker".
+        app.in_worker = True
+        await app.start()
+        self._ready.set()
+
+    async def stop(self) -> None:
+        await self.worker.app.stop()
+
+    async def wait(self) -> None:
+        await self.worker.app.wait_until_stopped()
+
+    def committed_store(self, partition: int) -> CommittedState | None:
+        raw = self.worker.topics.raw.get_topic_name()
+        owned = self.worker.app.assignor.assigned_actives()
+        return self.worker.store if TP(raw, partition) in owned else None
+
+    def serve(self, *, verbose: bool) -> NoReturn:
+        """Run Faust's worker until SIGTERM or Ctrl-C (Faust handles both), then exit.
+
+        Faust stops its services and closes its event loop, but the aiokafka consumer thread
+        it leaves behind is not a daemon, so the interpreter would wait for it forever. Once
+        Faust is done (transactions ended, producers stopped), the process exits on its own
+        terms.
+        """
+        asyncio.run(self._ensure_changelogs())
+        code: int | str | None = 0
+        try:
+            runner = faust.Worker(
+                self.worker.app,
+                loglevel=logging.INFO if verbose else logging.WARNING,
+                quiet=True,
+                console_port=0,
+            )
+            # Faust's terminal spinner, kept at WARNING and above, turns the root logger to
+            # DEBUG so that it spins on every record: every debug call of Faust and aiokafka
+            # then builds a log record, about a fifth of the worker's CPU.
+            runner.spinner = None
+            runner.execute_from_commandline()
+        except SystemExit as exit_:
+            code = exit_.code
+        finally:
+            logging.shutdown()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
