@@ -29,9 +29,10 @@ demo: setup ## Set everything up and run the pipeline on embedded defaults (Ctrl
 	$(BIN)/clever-stream demo
 
 .PHONY: lint
-lint: $(INSTALLED) ## Ruff: lint and format check
+lint: $(INSTALLED) ## Ruff (lint, format check) and the import contracts (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 .PHONY: format
 format: $(INSTALLED) ## Ruff: fix what can be fixed and format
@@ -72,4 +73,4 @@ kafka-status: $(INSTALLED) ## Say whether the local broker runs
 
 .PHONY: clean
 clean: ## Remove the virtualenv and tool caches (not the Kafka cache in ~/.cache/clever-stream)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache .hypothesis *.egg-info

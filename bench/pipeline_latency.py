@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import RecordMetadata
 
 from bench.pipeline_workload import RawEvent
 from schemas.codec import default_codec
@@ -143,6 +144,8 @@ async def _tail(tail: AIOKafkaConsumer, seen: dict[str, float], stop: asyncio.Ev
         now = time.perf_counter()
         for messages in batches.values():
             for message in messages:
+                if message.value is None:  # the changes topic has no tombstones: not a change
+                    continue
                 cause = decode(message.value, PrivilegeChange).cause.clever_event_id
                 if cause is not None:
                     seen.setdefault(cause, now)
@@ -177,8 +180,10 @@ async def _send_paced(
     return time.perf_counter() - window_start
 
 
-def _noting(acked: dict[str, float], event_id: str) -> Callable[[asyncio.Future[object]], None]:
-    def note(delivery: asyncio.Future[object]) -> None:
+def _noting(
+    acked: dict[str, float], event_id: str
+) -> Callable[[asyncio.Future[RecordMetadata]], None]:
+    def note(delivery: asyncio.Future[RecordMetadata]) -> None:
         if not delivery.cancelled() and delivery.exception() is None:
             acked[event_id] = time.perf_counter()
 

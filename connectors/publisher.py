@@ -17,6 +17,7 @@ from typing import Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.structs import RecordMetadata
 
 from connectors.exceptions import PollerFencedError
 from schemas.codec import Codec
@@ -106,8 +107,7 @@ class DistrictPublisher:
         Computed once per start rather than hashed again for every record of every page.
         """
         partitions = sorted(await self._producer.partitions_for(topic))
-        partition: int = DefaultPartitioner()(self._key, partitions, partitions)
-        return partition
+        return DefaultPartitioner()(self._key, partitions, partitions)
 
     def _messages(
         self,
@@ -130,7 +130,7 @@ class DistrictPublisher:
         """Write ``records``, ``dead_letters`` and ``cursor``, committed together or not at all."""
         if cursor.district_id != self.district_id:
             raise ValueError(f"cursor of {cursor.district_id} given to {self.district_id}")
-        deliveries: list[asyncio.Future[object]] = []
+        deliveries: list[asyncio.Future[RecordMetadata]] = []
         try:
             async with asyncio.timeout(self._timeout_s), self._producer.transaction():
                 for topic, message in self._messages(records, cursor, dead_letters):
@@ -156,7 +156,7 @@ class DistrictPublisher:
             raise
 
 
-def _observe_all(deliveries: list[asyncio.Future[object]]) -> None:
+def _observe_all(deliveries: list[asyncio.Future[RecordMetadata]]) -> None:
     """Mark the deliveries' errors as seen: the transaction's failure is the one reported.
 
     Each delivery of a failed transaction fails with it; unobserved, asyncio would log every
@@ -166,6 +166,6 @@ def _observe_all(deliveries: list[asyncio.Future[object]]) -> None:
         delivery.add_done_callback(_observe)
 
 
-def _observe(delivery: asyncio.Future[object]) -> None:
+def _observe(delivery: asyncio.Future[RecordMetadata]) -> None:
     if not delivery.cancelled():
         delivery.exception()

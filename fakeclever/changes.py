@@ -16,7 +16,8 @@ what it always was for a seed: benchmarks compare runs across versions.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fakeclever.exceptions import InvalidChangeError
 from fakeclever.ids import Space, make_id
@@ -24,8 +25,63 @@ from fakeclever.records import has_sis_id, relationships_of
 from fakeclever.sis import MISSING, contact_email, contact_name, pick_phone, pick_relationship
 
 if TYPE_CHECKING:
-    from fakeclever.district import FakeDistrict
-    from fakeclever.events import Event
+    from fakeclever.events import Event, EventFeed
+    from fakeclever.store import Store
+
+
+class ChangeableDistrict(Protocol):
+    """What random changes drive: ``FakeDistrict``'s mutations (typed here, so that this
+    module needs no import of ``fakeclever.district``, which imports it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    def contact_ids(self, limit: int | None = None) -> Iterator[str]: ...
+
+    def student_ids(self, limit: int | None = None) -> Iterator[str]: ...
+
+    def feed(self, api_version: str) -> EventFeed: ...
+
+    def add_relationship(
+        self, contact_id: str, student_id: str, relationship: str | None = ...,
+        type: str | None = ..., *, allow_missing_student: bool = False,
+    ) -> list[Event]: ...  # fmt: skip
+
+    def remove_relationship(self, contact_id: str, student_id: str) -> list[Event]: ...
+
+    def change_relationship(
+        self, contact_id: str, student_id: str, relationship: str | None = ...,
+        type: str | None = ...,
+    ) -> list[Event]: ...  # fmt: skip
+
+    def update_contact(
+        self, contact_id: str, *, phone: str | None = ..., email: str | None = ...,
+        name: str | dict[str, Any] | None = ..., phone_type: str | None = ...,
+    ) -> list[Event]: ...  # fmt: skip
+
+    def create_contact(
+        self, student_ids: list[str], relationship: str | None = ...,
+        type: str | None = ..., sis_id: str | None = None, *,
+        allow_missing_students: bool = False,
+    ) -> tuple[str, list[Event]]: ...  # fmt: skip
+
+    def delete_contact(self, contact_id: str) -> list[Event]: ...
+
+    def delete_student(self, student_id: str, *, keep_listed: bool = False) -> list[Event]: ...
+
+    def new_student_id(self) -> str: ...
+
+    def create_student(self, student_id: str | None = None) -> tuple[str, list[Event]]: ...
+
+    def redeliver(
+        self, count: int = 1, *, api_version: str = ..., event_ids: Sequence[str] | None = None
+    ) -> list[Event]: ...
+
+    def repeat_latest(self) -> list[Event]: ...
+
 
 _OPERATIONS = (
     ("update_info", 30),
@@ -54,7 +110,7 @@ _TRIES = 50
 
 
 def random_changes(
-    district: FakeDistrict, count: int, *, seed: int, quirks: bool = False
+    district: ChangeableDistrict, count: int, *, seed: int, quirks: bool = False
 ) -> list[Event]:
     """Apply random changes until exactly ``count`` new v3 events were emitted (re-sent
     copies, with ``quirks``, are not counted: they come on top)."""
@@ -72,7 +128,9 @@ def random_changes(
     return emitted
 
 
-def _one(district: FakeDistrict, rng: random.Random, operation: str, left: int) -> list[Event]:
+def _one(
+    district: ChangeableDistrict, rng: random.Random, operation: str, left: int
+) -> list[Event]:
     """One change of that kind, or [] when it does not fit (the caller falls back)."""
     if operation == "create" or operation == "create_contact":
         students = [s for s in (_student(district, rng) for _ in range(rng.randint(1, 2))) if s]
@@ -117,7 +175,7 @@ def _one(district: FakeDistrict, rng: random.Random, operation: str, left: int) 
     return []
 
 
-def _redeliver(district: FakeDistrict, rng: random.Random) -> bool:
+def _redeliver(district: ChangeableDistrict, rng: random.Random) -> bool:
     """Re-send 1-3 earlier events of each feed (the newest, or any retained); False when
     there are none yet (a batch re-sends only events flushed before it)."""
     sent = False
@@ -134,7 +192,7 @@ def _redeliver(district: FakeDistrict, rng: random.Random) -> bool:
     return sent
 
 
-def _quirk(district: FakeDistrict, rng: random.Random, operation: str) -> list[Event]:
+def _quirk(district: ChangeableDistrict, rng: random.Random, operation: str) -> list[Event]:
     """One quirk that emits one v3 event, or [] when it does not fit."""
     if operation == "delete_student_keep_listed":
         student = _student(district, rng)
@@ -161,7 +219,7 @@ def _quirk(district: FakeDistrict, rng: random.Random, operation: str) -> list[E
     return district.change_relationship(contact_id, entry["student"], **rewrite) if fields else []
 
 
-def _absent_students(district: FakeDistrict) -> list[str]:
+def _absent_students(district: ChangeableDistrict) -> list[str]:
     """Deleted students, and student IDs handed out but not created (sorted: reproducible)."""
     store = district.store
     known = (*store.former_students, *store.created_student_ids)
@@ -192,7 +250,7 @@ def _info(rng: random.Random, contact_id: str) -> dict[str, Any]:
     return {"name": name}
 
 
-def _contact(district: FakeDistrict, rng: random.Random) -> str | None:
+def _contact(district: ChangeableDistrict, rng: random.Random) -> str | None:
     store = district.store
     base, created = store.population.contacts, len(store.created_ids)
     for _ in range(_TRIES):
@@ -205,7 +263,7 @@ def _contact(district: FakeDistrict, rng: random.Random) -> str | None:
     return next(district.contact_ids(1), None)
 
 
-def _student(district: FakeDistrict, rng: random.Random) -> str | None:
+def _student(district: ChangeableDistrict, rng: random.Random) -> str | None:
     store = district.store
     for _ in range(_TRIES):
         user_id = make_id(store.tag, Space.STUDENT, rng.randrange(store.population.students))

@@ -15,6 +15,7 @@ from fakeclever.district import FakeDistrict
 from fakeclever.faults import Faults
 from fakeclever.ids import derived_hex, district_tag
 from fakeclever.population import Population
+from fakeclever.server import build_app
 from foundation.clock import utc_now
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,6 @@ class FakeClever:
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
         """Serve every district on ``host:port`` (0 picks a free port); yields the base URL."""
-        from fakeclever.server import build_app
-
         runner = web.AppRunner(
             build_app(self),
             access_log=None,

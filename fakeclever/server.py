@@ -11,19 +11,33 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from fakeclever.district import FakeDistrict
 from fakeclever.events import Event, page_groups
-from fakeclever.faults import Fault, retry_after_header
+from fakeclever.faults import Fault, Faults, retry_after_header
 from fakeclever.pages import PageError, PageRequest, envelope, objects
 from fakeclever.records import relationships_of, v2_student
 from fakeclever.segments import page_ids
 
-if TYPE_CHECKING:
-    from fakeclever.fake import FakeClever
+
+class ServedClever(Protocol):
+    """What the server asks of the fake as a whole (``FakeClever``, which builds the app:
+    typed here so that this module needs no import of ``fakeclever.fake``)."""
+
+    @property
+    def faults(self) -> Faults: ...
+
+    def district_for_token(self, token: str) -> FakeDistrict | None: ...
+
+    def over_rate_limit(self, district: FakeDistrict) -> bool: ...
+
+    def rate_limit_headers(self, district: FakeDistrict) -> dict[str, str]: ...
+
+    def record_request(self, method: str, path_qs: str, status: int) -> None: ...
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _DISTRICT = web.RequestKey("district", FakeDistrict)
@@ -32,7 +46,7 @@ V3_VERSIONS = ("v3.0", "v3.1")
 _ROLES = ("contact", "district_admin", "staff", "student", "teacher")
 
 
-def build_app(fake: FakeClever) -> web.Application:
+def build_app(fake: ServedClever) -> web.Application:
     """The aiohttp application serving every district of ``fake``."""
     app = web.Application(middlewares=[_middleware(fake)])
     routes = []
@@ -75,7 +89,7 @@ def _error(status: int, message: str) -> web.Response:
     return _json({"message": message}, status)
 
 
-def _middleware(fake: FakeClever) -> Any:
+def _middleware(fake: ServedClever) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         auth = request.headers.get("Authorization", "")

@@ -87,7 +87,7 @@ def read_topic(
                 raise TimeoutError(f"{topic}: nothing read in {timeout_s} s")
             error = message.error()
             if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
+                if error.code() == KafkaError._PARTITION_EOF:  # noqa: SLF001 - confluent-kafka's public name of librdkafka's code
                     pending.discard(message.partition() or 0)
                     continue
                 raise RuntimeError(f"{topic}: {error}")

@@ -7,15 +7,13 @@ with a record's shape, never what it held, so no personal data reaches the ops t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from schemas.codec import default_codec
 from schemas.exceptions import EncodeError
 from schemas.keys import district_key
 from schemas.records import DeadLetter, RawCleverRecord
-
-if TYPE_CHECKING:
-    from streams.processor.process import Position
+from streams.processor.position import Position
 
 #: The ``stage`` of this stage's dead letters.
 STAGE: Final = "privileges"

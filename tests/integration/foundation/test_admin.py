@@ -24,7 +24,7 @@ def settings_for(bootstrap_servers: str, prefix: str, partitions: int = 3) -> Cl
     )
 
 
-async def topic_config(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str]:
+async def topic_config(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str | None]:
     [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     [(_error, _message, _type, _name, entries)] = response.resources
     return {entry[0]: entry[1] for entry in entries}

@@ -210,7 +210,7 @@ async def read_first(bootstrap_servers: str, topic: str) -> bytes | None:
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
         record = await asyncio.wait_for(consumer.getone(), timeout=30)
-        return record.value  # type: ignore[no-any-return]  # aiokafka is untyped
+        return record.value
     finally:
         await consumer.stop()
 

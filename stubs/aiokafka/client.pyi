@@ -1,0 +1,3 @@
+"""The connection pool under every client; nothing of it is called here."""
+
+class AIOKafkaClient: ...

@@ -1,0 +1,3 @@
+"""The consumer's subscription; nothing of it is called here."""
+
+class SubscriptionState: ...

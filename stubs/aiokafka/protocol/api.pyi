@@ -1,0 +1,5 @@
+"""Broker responses."""
+
+from aiokafka.protocol.struct import Struct
+
+class Response(Struct): ...
