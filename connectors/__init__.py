@@ -1,1 +1,1 @@
-"""The Clever side: the Events and Data API client and the exactly-once poller (issue 5)."""
+"""The Clever side: the Events and Data API client and the exactly-once poller."""

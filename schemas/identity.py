@@ -4,7 +4,7 @@ A change is identified by its pair, its cause, and where its cause sits: the num
 causing raw record in its district's stream and the change's number among that record's
 changes. Replaying the raw stream therefore gives the same IDs again, and no two changes can
 share one (two raw records never share a number, and one record numbers its changes), so a
-consumer that deduplicates on it drops replays and nothing else.
+consumer that deduplicates on it drops replays and nothing else (docs/decisions/0004).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The pure core of the privilege stage: Clever records to per-student privileges, and diffs.
 
-No I/O, no Kafka, no Faust: plain functions the agents wrap. Normalising messy SIS values
+No I/O, no Kafka, no Faust: plain functions the processor wraps. Normalising messy SIS values
 (``normalise``), reading contacts out of v3 users and v2.1 contacts (``contacts``), telling
 what an event means (``classify``), diffing a contact's old and new live pairs into grants,
 revokes and changes, cosmetic rewrites apart (``diff``, ``restated``), and linking a

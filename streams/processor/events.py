@@ -19,7 +19,7 @@ to its bookmark (the newest event when it started), events it never saw one by o
 such an event, arriving after the sync, would bring back an older state (a deleted contact's
 last update, say). Clever's feed ascends by event ID (its list order, and what
 ``starting_after`` pages by), so an event whose ID is at or before the newest bookmark is
-covered by a snapshot and changes nothing either (``covered``).
+covered by a snapshot and changes nothing either (``covered``). Why: docs/decisions/0003.
 """
 
 from __future__ import annotations
