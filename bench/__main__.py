@@ -28,6 +28,7 @@ from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
+from bench.writers import collect_samples, run_writer_bench, writer_table
 from foundation.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
@@ -42,6 +43,7 @@ class Benchmark(StrEnum):
 
     PUBLISH = "publish"
     CODEC = "codec"
+    WRITERS = "writers"
     SYNC = "sync"
     PIPELINE = "pipeline"
 
@@ -86,6 +88,16 @@ def main(
         str,
         typer.Option(help="Worker commit intervals (s) to measure latency at, comma-separated."),
     ] = "0.5,0.1",
+    writer_events: Annotated[
+        int,
+        typer.Option(
+            min=100,
+            help="Raw records whose outputs and table values the writers' benchmark writes.",
+        ),
+    ] = 3_000,
+    writer_repeat: Annotated[
+        int, typer.Option(min=1, help="Alternating repeats of the writers' benchmark.")
+    ] = 7,
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
@@ -105,7 +117,11 @@ def main(
     )
     if only in (None, Benchmark.CODEC):
         console.print(_codec_table(run_codec_bench(iterations=codec_iterations, repeat=repeat)))
-    if only == Benchmark.CODEC:
+    if only in (None, Benchmark.WRITERS):
+        samples = collect_samples(writer_events, districts=max(1, writer_events // 600))
+        comparisons = run_writer_bench(samples, repeat=writer_repeat, rounds=3)
+        console.print(writer_table(comparisons, events=writer_events, repeat=writer_repeat))
+    if only in (Benchmark.CODEC, Benchmark.WRITERS):
         return
     sync_config = SyncBenchConfig(
         sizes=tuple(int(size) for size in sync_sizes.split(",") if size.strip()),

@@ -1,5 +1,7 @@
-"""Hand writers of the worker's records: exactly the codec's bytes, at a fraction of its cost.
+"""Avro writers compiled from the parsed ``.avsc`` files: the codec's bytes, for less.
 
-Shared by both engines' table store and by the native engine's outputs; each checks itself
-against the codec (or ``encode_grants``) at start and leaves the writing to it otherwise.
+``compiler`` builds a record's writer from its schema; ``checked`` checks one against the
+codec before it writes (the codec writes otherwise); ``output_writer`` and ``contact_writer``
+write the engine's outputs and contacts with them, ``table_values`` and ``grants_writer`` the
+worker's internal table values (``schemas/internal/*.avsc``).
 """

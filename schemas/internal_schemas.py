@@ -1,0 +1,91 @@
+"""The worker's internal Avro schemas: its tables' values (``schemas/internal/*.avsc``).
+
+They are no part of the contract (no topic a consumer reads carries them) but are written
+like it: Avro single-object messages, each naming its writer schema by fingerprint. They may
+use the contract's named types (``DistrictProgress`` holds ``ContactSnapshot`` records), so
+they are parsed together with ``schemas/avro/*.avsc``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+
+import avro.errors
+import avro.schema
+import fastavro
+from avro.name import Names
+
+from schemas.exceptions import SchemaError
+from schemas.loader import SchemaSet, dependency_order, full_name, read_documents
+from schemas.wire import SINGLE_OBJECT_MARKER, SingleObjectEncoding
+
+#: The namespace of every internal schema.
+NAMESPACE: Final = "dev.cleverstream.tables"
+STUDENT_ENTRY: Final = f"{NAMESPACE}.StudentEntry"
+CONTACT_GRANTS: Final = f"{NAMESPACE}.ContactGrants"
+PAIR_GRANT: Final = f"{NAMESPACE}.PairGrant"
+DISTRICT_PROGRESS: Final = f"{NAMESPACE}.DistrictProgress"
+SKIP_COUNT: Final = f"{NAMESPACE}.SkipCount"
+
+
+def read_internal_documents() -> dict[str, dict[str, Any]]:
+    """Every ``schemas/internal/*.avsc`` as JSON, by the full name it defines."""
+    documents: dict[str, dict[str, Any]] = {}
+    folder = resources.files("schemas").joinpath("internal")
+    for entry in sorted(folder.iterdir(), key=str):
+        if not entry.name.endswith(".avsc"):
+            continue
+        document = json.loads(entry.read_text(encoding="utf-8"))
+        name = full_name(document)
+        if name in documents:
+            raise SchemaError(f"{name} is defined twice (the second in {entry.name})")
+        documents[name] = document
+    return documents
+
+
+@cache
+def load_internal_schemas() -> SchemaSet:
+    """The internal schemas, parsed with the ``avro`` package (which validates them)."""
+    internal = read_internal_documents()
+    contract = read_documents()
+    clashing = sorted(set(internal) & set(contract))
+    if clashing:
+        raise SchemaError(f"internal schemas redefine the contract's {', '.join(clashing)}")
+    documents = contract | internal
+    names = Names()
+    parsed: dict[str, avro.schema.NamedSchema] = {}
+    for name in dependency_order(documents):
+        try:
+            schema = avro.schema.make_avsc_object(documents[name], names)
+        except avro.errors.SchemaParseException as error:
+            raise SchemaError(f"{name} is not a valid Avro schema: {error}") from error
+        if not isinstance(schema, avro.schema.NamedSchema):
+            raise SchemaError(f"{name}: a .avsc file must define one named type")
+        parsed[name] = schema
+    return SchemaSet({name: parsed[name] for name in internal})
+
+
+@dataclass(frozen=True)
+class InternalSchema:
+    """One internal record schema, ready to write and read single-object messages."""
+
+    schema: avro.schema.RecordSchema
+    #: What every message of it starts with: ``C3 01`` and the schema's fingerprint.
+    header: bytes
+    #: fastavro's parsed schema, to read the bodies with.
+    parsed: Any
+
+
+@cache
+def internal_schema(full_name: str) -> InternalSchema:
+    """The internal record schema ``full_name`` (``SchemaError`` if there is none)."""
+    schema = load_internal_schemas()[full_name]
+    if not isinstance(schema, avro.schema.RecordSchema):
+        raise SchemaError(f"{full_name} is not a record")
+    expanded = load_internal_schemas().expanded_json(full_name)
+    header = SINGLE_OBJECT_MARKER + SingleObjectEncoding().schema_ref(expanded)
+    return InternalSchema(schema, header, fastavro.parse_schema(expanded))
