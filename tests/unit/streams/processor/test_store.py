@@ -96,17 +96,17 @@ students = st.builds(
 
 
 @given(progresses)
-def test_district_progress_round_trips_through_json(progress: DistrictProgress) -> None:
+def test_district_progress_round_trips_through_the_table_format(progress: DistrictProgress) -> None:
     assert decode_progress(encode_progress(progress)) == progress
 
 
 @given(contact_grants)
-def test_contact_grants_round_trip_through_json(grants: ContactGrants) -> None:
+def test_contact_grants_round_trip_through_the_table_format(grants: ContactGrants) -> None:
     assert decode_grants(encode_grants(grants)) == grants
 
 
 @given(students)
-def test_student_entries_round_trip_through_json(entry: StudentEntry) -> None:
+def test_student_entries_round_trip_through_the_table_format(entry: StudentEntry) -> None:
     assert decode_student(entry.district_id, entry.student_id, encode_student(entry)) == entry
 
 
