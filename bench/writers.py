@@ -17,7 +17,6 @@ ratios.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
@@ -31,9 +30,9 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
+from bench.json_values import json_grants, json_progress, json_student
 from bench.pipeline_workload import throughput_events
 from schemas.codec import default_codec
-from schemas.datum import to_datum
 from schemas.records import ContactSnapshot, PrivilegeChange, PrivilegeState
 from streams.processor import (
     ContactGrants,
@@ -185,10 +184,10 @@ def run_writer_bench(samples: Samples, *, repeat: int, rounds: int) -> list[Comp
             Callable[[bytes], object],
         ]
     ] = [
-        ("students", samples.students, _json_student, encode_student, _read_student),
-        ("grants", samples.grants, _json_grants, encode_grants, decode_grants),
-        ("districts", samples.districts, _json_progress, encode_progress, decode_progress),
-        ("deleted", samples.deleted, _json_progress, encode_progress, decode_progress),
+        ("students", samples.students, json_student, encode_student, _read_student),
+        ("grants", samples.grants, json_grants, encode_grants, decode_grants),
+        ("districts", samples.districts, json_progress, encode_progress, decode_progress),
+        ("deleted", samples.deleted, json_progress, encode_progress, decode_progress),
     ]
     for table, records, old, new, _ in values:
         jobs.append((f"{table} write", "JSON", "Avro", records, old, new))
@@ -280,59 +279,3 @@ def _read_student(data: bytes) -> StudentEntry:
 
 
 # The JSON the tables held before (``json.dumps`` of these documents): the baseline.
-
-
-def _dumps(document: object) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _json_student(entry: StudentEntry) -> bytes:
-    return _dumps(
-        {
-            "exists": entry.exists,
-            "last_sync_id": entry.last_sync_id,
-            "listed_by": sorted(entry.listed_by),
-        }
-    )
-
-
-def _json_grants(grants: ContactGrants) -> bytes:
-    return _dumps(
-        {
-            "format": 1,
-            "district_id": grants.district_id,
-            "contact_id": grants.contact_id,
-            "grants": [
-                [
-                    grant.student_id,
-                    grant.granted_at.isoformat(),
-                    grant.reissued_from_contact_id,
-                    grant.last_change_id,
-                ]
-                for grant in grants.grants
-            ],
-        }
-    )
-
-
-def _json_progress(progress: DistrictProgress) -> bytes:
-    deleted = []
-    for _, snapshot in progress.recently_deleted:
-        datum = to_datum(snapshot)
-        datum["updated_at"] = snapshot.updated_at.isoformat()
-        deleted.append(datum)
-    return _dumps(
-        {
-            "format": 1,
-            "district_id": progress.district_id,
-            "last_partition": progress.last_partition,
-            "last_offset": progress.last_offset,
-            "record_count": progress.record_count,
-            "event_day": progress.event_day,
-            "synced_through": progress.synced_through,
-            "synced_api_version": progress.synced_api_version,
-            "sync_id": progress.sync_id,
-            "recently_deleted": deleted,
-            "skipped": [[record_type, count] for record_type, count in progress.skipped],
-        }
-    )

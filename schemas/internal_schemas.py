@@ -8,10 +8,8 @@ they are parsed together with ``schemas/avro/*.avsc``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, Final
 
 import avro.errors
@@ -20,7 +18,7 @@ import fastavro
 from avro.name import Names
 
 from schemas.exceptions import SchemaError
-from schemas.loader import SchemaSet, dependency_order, full_name, read_documents
+from schemas.loader import SchemaSet, dependency_order, read_documents
 from schemas.wire import SINGLE_OBJECT_MARKER, SingleObjectEncoding
 
 #: The namespace of every internal schema.
@@ -34,17 +32,7 @@ SKIP_COUNT: Final = f"{NAMESPACE}.SkipCount"
 
 def read_internal_documents() -> dict[str, dict[str, Any]]:
     """Every ``schemas/internal/*.avsc`` as JSON, by the full name it defines."""
-    documents: dict[str, dict[str, Any]] = {}
-    folder = resources.files("schemas").joinpath("internal")
-    for entry in sorted(folder.iterdir(), key=str):
-        if not entry.name.endswith(".avsc"):
-            continue
-        document = json.loads(entry.read_text(encoding="utf-8"))
-        name = full_name(document)
-        if name in documents:
-            raise SchemaError(f"{name} is defined twice (the second in {entry.name})")
-        documents[name] = document
-    return documents
+    return read_documents("internal")
 
 
 @cache

@@ -97,10 +97,11 @@ def dependency_order(documents: Mapping[str, dict[str, Any]]) -> list[str]:
     return ordered
 
 
-def read_documents() -> dict[str, dict[str, Any]]:
-    """Every ``schemas/avro/*.avsc`` as JSON, by the full name it defines."""
+def read_documents(folder: str = "avro") -> dict[str, dict[str, Any]]:
+    """Every ``schemas/<folder>/*.avsc`` as JSON, by the full name it defines: the contract's
+    (``avro``), or the worker's internal schemas (``internal``)."""
     documents: dict[str, dict[str, Any]] = {}
-    for entry in sorted(resources.files("schemas").joinpath("avro").iterdir(), key=str):
+    for entry in sorted(resources.files("schemas").joinpath(folder).iterdir(), key=str):
         if not entry.name.endswith(".avsc"):
             continue
         document = json.loads(entry.read_text(encoding="utf-8"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.datum import to_datum, to_writer_datum
+from bench.json_values import json_grants, json_progress, json_student
+from schemas.datum import to_writer_datum
 from schemas.exceptions import DecodeError, EncodeError
 from schemas.internal_schemas import (
     CONTACT_GRANTS,
@@ -195,58 +195,6 @@ def test_contact_grants_read_back(grants: ContactGrants) -> None:
 
 
 # The JSON an earlier version wrote, as it wrote it: a worker upgraded over its changelog.
-
-
-def _dumps(document: object) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def json_progress(progress: DistrictProgress) -> bytes:
-    deleted = []
-    for _, snapshot in progress.recently_deleted:
-        datum = to_datum(snapshot)
-        datum["updated_at"] = snapshot.updated_at.isoformat()
-        deleted.append(datum)
-    return _dumps(
-        {
-            "format": 1,
-            **{name: getattr(progress, name) for name in ("district_id", "last_partition")},
-            **{name: getattr(progress, name) for name in ("last_offset", "record_count")},
-            **{name: getattr(progress, name) for name in ("event_day", "synced_through")},
-            **{name: getattr(progress, name) for name in ("synced_api_version", "sync_id")},
-            "recently_deleted": deleted,
-            "skipped": [[record_type, count] for record_type, count in progress.skipped],
-        }
-    )
-
-
-def json_grants(grants: ContactGrants) -> bytes:
-    return _dumps(
-        {
-            "format": 1,
-            "district_id": grants.district_id,
-            "contact_id": grants.contact_id,
-            "grants": [
-                [
-                    grant.student_id,
-                    grant.granted_at.isoformat(),
-                    grant.reissued_from_contact_id,
-                    grant.last_change_id,
-                ]
-                for grant in grants.grants
-            ],
-        }
-    )
-
-
-def json_student(entry: StudentEntry) -> bytes:
-    return _dumps(
-        {
-            "exists": entry.exists,
-            "last_sync_id": entry.last_sync_id,
-            "listed_by": sorted(entry.listed_by),
-        }
-    )
 
 
 @given(progress=progresses, grants=contact_grants, entry=students)
