@@ -230,14 +230,15 @@ class MemoryStore:
         self.grants: dict[tuple[str, str], ContactGrants] = {}
         self.districts: dict[str, DistrictProgress] = {}
         self.events: dict[tuple[str, str], int] = {}
-        #: The savepoint: (table, key) -> the value before the record's first write of it.
-        self._undo: dict[tuple[int, Any], tuple[dict[Any, Any], object]] = {}
+        #: The savepoint's undo log, oldest first: (a table, a key, its value before, or
+        #: _ABSENT).
+        self._undo: list[tuple[dict[Any, Any], Any, object]] = []
 
     def savepoint(self) -> None:
         self._undo.clear()
 
     def rollback(self) -> None:
-        for (_, key), (table, before) in self._undo.items():
+        for table, key, before in reversed(self._undo):
             if before is _ABSENT:
                 table.pop(key, None)
             else:
@@ -245,10 +246,8 @@ class MemoryStore:
         self._undo.clear()
 
     def _mark(self, table: dict[Any, Any], key: Any) -> None:
-        """Keep ``key``'s value before this record's first write of it."""
-        mark = (id(table), key)
-        if mark not in self._undo:
-            self._undo[mark] = (table, table.get(key, _ABSENT))
+        """Keep ``key``'s value before this write, for a rollback."""
+        self._undo.append((table, key, table.get(key, _ABSENT)))
 
     def get_contact(self, district_id: str, contact_id: str) -> ContactSnapshot | None:
         return self.contacts.get((district_id, contact_id))

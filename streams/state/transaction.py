@@ -69,7 +69,12 @@ class PartitionTransaction:
         self._dirty: dict[str, set[Any]] = {
             CONTACTS: set(), STUDENTS: set(), GRANTS: set(), DISTRICTS: set(), EVENTS: set()
         }  # fmt: skip
-        #: Each table's kept values, by the name its writes are marked with.
+        self._written_contacts = self._dirty[CONTACTS]
+        self._written_students = self._dirty[STUDENTS]
+        self._written_grants = self._dirty[GRANTS]
+        self._written_districts = self._dirty[DISTRICTS]
+        self._written_events = self._dirty[EVENTS]
+        #: Each table's kept values, by name.
         self._kept: dict[str, dict[Any, Any]] = {
             CONTACTS: self._contacts,
             STUDENTS: self._students,
@@ -81,9 +86,9 @@ class PartitionTransaction:
         self._deleted: dict[str, DistrictDeleted] = {}
         #: The prepared writes, encoded, not yet committed.
         self._prepared: dict[tuple[str, bytes], bytes | None] = {}
-        #: The savepoint: (table, key) -> (the value kept before the record wrote it, or
-        #: _MISSING; whether it was written already).
-        self._undo: dict[tuple[str, Hashable], tuple[object, bool]] = {}
+        #: The savepoint's undo log, oldest first: (a table's kept values, its written keys,
+        #: the key, the value kept before the write or _MISSING, whether it was written).
+        self._undo: list[tuple[dict[Any, Any], set[Any], Hashable, object, bool]] = []
 
     # -- savepoints -----------------------------------------------------------------------
 
@@ -92,24 +97,20 @@ class PartitionTransaction:
         self._undo.clear()
 
     def rollback(self) -> None:
-        """Undo every write since the savepoint."""
-        for (table, key), (before, was_written) in self._undo.items():
-            kept = self._kept[table]
+        """Undo every write since the savepoint, newest first (so the oldest value stays)."""
+        for kept, written, key, before, was_written in reversed(self._undo):
             if before is _MISSING:
                 kept.pop(key, None)
             else:
                 kept[key] = before
             if not was_written:
-                self._dirty[table].discard(key)
+                written.discard(key)
         self._undo.clear()
 
-    def _write(self, table: str, key: Hashable, value: object) -> None:
-        kept, dirty = self._kept[table], self._dirty[table]
-        mark = (table, key)
-        if mark not in self._undo:
-            self._undo[mark] = (kept.get(key, _MISSING), key in dirty)
+    def _write(self, kept: dict[Any, Any], written: set[Any], key: Hashable, value: object) -> None:
+        self._undo.append((kept, written, key, kept.get(key, _MISSING), key in written))
         kept[key] = value
-        dirty.add(key)
+        written.add(key)
 
     # -- the StateStore -------------------------------------------------------------------
 
@@ -124,10 +125,11 @@ class PartitionTransaction:
             return found
 
     def put_contact(self, snapshot: ContactSnapshot) -> None:
-        self._write(CONTACTS, (snapshot.district_id, snapshot.contact_id), snapshot)
+        key = (snapshot.district_id, snapshot.contact_id)
+        self._write(self._contacts, self._written_contacts, key, snapshot)
 
     def delete_contact(self, district_id: str, contact_id: str) -> None:
-        self._write(CONTACTS, (district_id, contact_id), None)
+        self._write(self._contacts, self._written_contacts, (district_id, contact_id), None)
 
     def contact_ids(self, district_id: str) -> Iterable[str]:
         return self._ids(CONTACTS, district_id)
@@ -143,7 +145,8 @@ class PartitionTransaction:
         return found if found is not None and found.kept else None
 
     def put_student(self, entry: StudentEntry) -> None:
-        self._write(STUDENTS, (entry.district_id, entry.student_id), entry)
+        key = (entry.district_id, entry.student_id)
+        self._write(self._students, self._written_students, key, entry)
 
     def student_ids(self, district_id: str) -> Iterable[str]:
         return self._ids(STUDENTS, district_id)
@@ -159,7 +162,8 @@ class PartitionTransaction:
         return found if found is not None and found.grants else None
 
     def put_grants(self, grants: ContactGrants) -> None:
-        self._write(GRANTS, (grants.district_id, grants.contact_id), grants)
+        key = (grants.district_id, grants.contact_id)
+        self._write(self._grants, self._written_grants, key, grants)
 
     def get_district(self, district_id: str) -> DistrictProgress | None:
         try:
@@ -169,7 +173,8 @@ class PartitionTransaction:
             return found
 
     def put_district(self, progress: DistrictProgress) -> None:
-        self._write(DISTRICTS, progress.district_id, progress)
+        district_id = progress.district_id
+        self._write(self._districts, self._written_districts, district_id, progress)
 
     def event_day(self, district_id: str, event_id: str) -> int | None:
         key = (district_id, event_id)
@@ -181,10 +186,10 @@ class PartitionTransaction:
             return found
 
     def remember_event(self, district_id: str, event_id: str, day: int) -> None:
-        self._write(EVENTS, (district_id, event_id), day)
+        self._write(self._events, self._written_events, (district_id, event_id), day)
 
     def forget_event(self, district_id: str, event_id: str) -> None:
-        self._write(EVENTS, (district_id, event_id), None)
+        self._write(self._events, self._written_events, (district_id, event_id), None)
 
     def remembered_events(self, district_id: str) -> Iterable[tuple[str, int]]:
         days = {event_id: self.event_day(district_id, event_id)
