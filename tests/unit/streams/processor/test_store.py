@@ -27,7 +27,7 @@ from streams.processor import (
     encode_student,
     process_bytes,
 )
-from streams.processor.store import OTHER_SKIPS, SKIP_COUNT_LIMIT
+from streams.processor.store import OTHER_SKIPS, SKIP_COUNT_LIMIT, MemoryStore
 from tests.strategies import clever_ids, optional_texts, privileges, times
 from tests.unit.streams.processor.builders import (
     DISTRICT,
@@ -248,3 +248,20 @@ def test_undecodable_bytes_without_a_key_are_still_a_dead_letter() -> None:
 
     [letter] = outputs.dead_letters
     assert letter.district_id is None
+
+
+def test_a_memory_store_rolls_back_to_its_savepoint() -> None:
+    store = MemoryStore()
+    store.remember_event(DISTRICT, "kept", 1)
+    store.remember_event(DISTRICT, "rewritten", 1)
+    store.savepoint()
+    store.remember_event(DISTRICT, "rewritten", 2)
+    store.remember_event(DISTRICT, "rewritten", 3)
+    store.forget_event(DISTRICT, "kept")
+    store.remember_event(DISTRICT, "new", 4)
+    store.put_district(DistrictProgress(district_id=DISTRICT, record_count=9))
+
+    store.rollback()
+
+    assert sorted(store.remembered_events(DISTRICT)) == [("kept", 1), ("rewritten", 1)]
+    assert store.get_district(DISTRICT) is None
