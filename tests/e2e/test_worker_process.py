@@ -4,7 +4,7 @@ Faust's exactly-once has open reports of duplicates after a kill (faust-streamin
 177), so this is the proof the pipeline relies on: a read_committed consumer of the privilege
 topic sees each change once, and both the state topic and the replayed changes equal what
 the fake Clever holds. Both engines are proven: the native loop (the default) and the Faust
-agent it replaced, each with both table stores.
+agents, each with both table stores.
 """
 
 from __future__ import annotations

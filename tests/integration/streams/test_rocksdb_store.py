@@ -99,7 +99,7 @@ async def test_the_pipeline_converges_with_tables_in_rocksdb_and_after_a_restart
             assert_state_on_disk(data_dir, district)
             # The stop was clean: it left a marker. Faust 0.15.3 can leave a partition's
             # committed offset behind records whose outputs it committed (see
-            # docs/architecture.md); the marker then lists that partition, whose files the
+            # docs/decisions/0017); the marker then lists that partition, whose files the
             # next start rebuilds. Every other partition's files are kept as they are.
             marker = json.loads((data_dir / TABLES / MARKER).read_text())
             kept = {
