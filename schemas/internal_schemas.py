@@ -15,10 +15,9 @@ from typing import Any, Final
 import avro.errors
 import avro.schema
 import fastavro
-from avro.name import Names
 
 from schemas.exceptions import SchemaError
-from schemas.loader import SchemaSet, dependency_order, read_documents
+from schemas.loader import SchemaSet, parse_documents, read_documents
 from schemas.wire import SINGLE_OBJECT_MARKER, SingleObjectEncoding
 
 #: The namespace of every internal schema.
@@ -43,17 +42,7 @@ def load_internal_schemas() -> SchemaSet:
     clashing = sorted(set(internal) & set(contract))
     if clashing:
         raise SchemaError(f"internal schemas redefine the contract's {', '.join(clashing)}")
-    documents = contract | internal
-    names = Names()
-    parsed: dict[str, avro.schema.NamedSchema] = {}
-    for name in dependency_order(documents):
-        try:
-            schema = avro.schema.make_avsc_object(documents[name], names)
-        except avro.errors.SchemaParseException as error:
-            raise SchemaError(f"{name} is not a valid Avro schema: {error}") from error
-        if not isinstance(schema, avro.schema.NamedSchema):
-            raise SchemaError(f"{name}: a .avsc file must define one named type")
-        parsed[name] = schema
+    parsed = parse_documents(contract | internal)
     return SchemaSet({name: parsed[name] for name in internal})
 
 

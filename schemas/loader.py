@@ -115,7 +115,11 @@ def read_documents(folder: str = "avro") -> dict[str, dict[str, Any]]:
 @cache
 def load_schemas() -> SchemaSet:
     """Parse every ``.avsc`` file with the ``avro`` package (which validates it)."""
-    documents = read_documents()
+    return SchemaSet(parse_documents(read_documents()))
+
+
+def parse_documents(documents: dict[str, dict[str, Any]]) -> dict[str, avro.schema.NamedSchema]:
+    """``documents`` (by full name) parsed with the ``avro`` package, which validates them."""
     names = Names()
     parsed: dict[str, avro.schema.NamedSchema] = {}
     for name in dependency_order(documents):
@@ -126,4 +130,4 @@ def load_schemas() -> SchemaSet:
         if not isinstance(schema, avro.schema.NamedSchema):
             raise SchemaError(f"{name}: a .avsc file must define one named type")
         parsed[name] = schema
-    return SchemaSet(parsed)
+    return parsed
