@@ -140,7 +140,7 @@ class PollerRunner:
             self._bootstrap_servers,
             district_id=district_id,
             topics=self._topics,
-            transactional_id=f"{settings.transactional_id_prefix}-{district_id}",
+            transactional_id=f"{settings.transactional_prefix}-{district_id}",
             codec=self._codec,
             transaction_timeout_ms=settings.transaction_timeout_ms,
             timeout_s=settings.kafka_timeout_s,

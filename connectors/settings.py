@@ -89,11 +89,12 @@ class PollerSettings(KafkaSettings):
     district_max_backoff_s: float = Field(
         default=300.0, gt=0, description="Cap of the wait before a failed district is retried."
     )
-    transactional_id_prefix: str = Field(
-        default="clever-stream-poller",
+    transactional_id_prefix: str | None = Field(
+        default=None,
         min_length=1,
         description="Kafka transactional IDs are <prefix>-<district>: a second poller for a "
-        "district fences the first.",
+        "district fences the first; unset: <topic prefix>-poller, so that each deployment "
+        "(topic prefix) has its own.",
     )
     transaction_timeout_ms: int = Field(
         default=60_000, ge=1000, description="Kafka transaction.timeout.ms of each producer."
@@ -120,6 +121,12 @@ class PollerSettings(KafkaSettings):
                 '{"token": ...} objects, or CLEVER_POLLER_DISTRICTS_FILE to such a file',
             )
         return tuple(districts)
+
+    @property
+    def transactional_prefix(self) -> str:
+        """The poller's transactional IDs' prefix: ``transactional_id_prefix``, or
+        ``<topic prefix>-poller``."""
+        return self.transactional_id_prefix or f"{self.topic_prefix}-poller"
 
 
 def _districts_from_file(path: Path) -> list[DistrictConfig]:

@@ -28,10 +28,12 @@ class WorkerSettings(KafkaSettings):
         "loop on aiokafka (streams/engines/native), or faust, faust-streaming agents and tables "
         "(streams/engines/faust). Both are supported; see docs/architecture.md.",
     )
-    app_id: str = Field(
-        default="clever-stream-privileges",
+    app_id: str | None = Field(
+        default=None,
+        min_length=1,
         description="The worker group's ID: its consumer group, the prefix of its changelog "
-        "topics and of its transactional IDs.",
+        "topics and of its transactional IDs; unset: <topic prefix>-privileges, so that each "
+        "deployment (topic prefix) has its own.",
     )
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
         default="exactly_once",
@@ -87,3 +89,9 @@ class WorkerSettings(KafkaSettings):
         elif url.startswith(STORES):
             hint = " (without a path: each table names its own files under data_dir)"
         raise ValueError(f"unsupported table store {store!r}: use {' or '.join(STORES)}{hint}")
+
+    @property
+    def group_id(self) -> str:
+        """The worker group's ID (``app_id``, or ``<topic prefix>-privileges``): its consumer
+        group, and the prefix of its changelog topics and transactional IDs."""
+        return self.app_id or f"{self.topic_prefix}-privileges"

@@ -25,7 +25,7 @@ def create_app(settings: WorkerSettings, *, replication_factor: int) -> faust.Ap
         f"kafka://{server.strip()}" for server in settings.kafka_bootstrap_servers.split(",")
     ]
     return faust.App(
-        settings.app_id,
+        settings.group_id,
         broker=brokers,
         store=settings.store,
         processing_guarantee=settings.processing_guarantee,

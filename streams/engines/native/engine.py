@@ -78,9 +78,9 @@ class PrivilegeEngine:
             raise ConfigurationError("the engine needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
         self._settings = settings
         self._bootstrap = settings.kafka_bootstrap_servers
-        self._group_id = settings.app_id
+        self._group_id = settings.group_id
         self.topics = OutputTopics.of(settings.topic_prefix)
-        self._changelog = changelog_topic(settings.app_id)
+        self._changelog = changelog_topic(settings.group_id)
         self._codec = codec
         self._format = TableFormat(codec)
         self._backing_factory = backing_factory

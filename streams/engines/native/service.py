@@ -36,7 +36,7 @@ def backing_factory(settings: WorkerSettings) -> Callable[[int], TableBacking]:
     if settings.store == "rocksdb://":
         from streams.engines.native.rocksdb import RocksDBBacking
 
-        folder = settings.data_dir / settings.app_id
+        folder = settings.data_dir / settings.group_id
         return lambda partition: RocksDBBacking.open(folder / f"raw-{partition}")
     return lambda partition: MemoryBacking()
 
@@ -59,7 +59,7 @@ async def running_engine(
         raise ConfigurationError("the worker needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
     await ensure_changelog_topic(
         settings.kafka_bootstrap_servers,
-        app_id=settings.app_id,
+        app_id=settings.group_id,
         partitions=raw_partitions,
         replication_factor=replicas,
         timeout_s=60,

@@ -57,3 +57,7 @@ class AIOKafkaAdminClient:
     async def list_consumer_group_offsets(
         self, group_id: str
     ) -> dict[TopicPartition, OffsetAndMetadata]: ...
+    # Each group as (group ID, protocol type).
+    async def list_consumer_groups(
+        self, broker_ids: list[int] | None = None
+    ) -> list[tuple[str, str]]: ...

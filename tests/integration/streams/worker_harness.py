@@ -24,7 +24,7 @@ Pair = tuple[str, str, str | None, str | None]
 
 
 def worker_settings(
-    bootstrap_servers: str, prefix: str, app_id: str, data_dir: Path, **overrides: Any
+    bootstrap_servers: str, prefix: str, app_id: str | None, data_dir: Path, **overrides: Any
 ) -> WorkerSettings:
     values: dict[str, Any] = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,

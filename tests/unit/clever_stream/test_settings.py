@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from clever_stream.settings import CliSettings
+from connectors.settings import PollerSettings
 from localkafka.settings import LocalKafkaSettings
 from streams.settings import WorkerSettings
 
@@ -51,3 +52,20 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(ValidationError):
         settings.topic_prefix = "changed"  # type: ignore[misc]
+
+
+def test_every_kafka_name_of_a_deployment_derives_from_its_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The default prefix keeps the names deployments had before they were derived.
+    assert WorkerSettings().group_id == "clever-stream-privileges"
+    assert PollerSettings().transactional_prefix == "clever-stream-poller"
+
+    monkeypatch.setenv("CLEVER_STREAM_TOPIC_PREFIX", "district-staging")
+    assert WorkerSettings().group_id == "district-staging-privileges"
+    assert PollerSettings().transactional_prefix == "district-staging-poller"
+
+    monkeypatch.setenv("CLEVER_WORKER_APP_ID", "privileges-blue")
+    monkeypatch.setenv("CLEVER_POLLER_TRANSACTIONAL_ID_PREFIX", "poller-blue")
+    assert WorkerSettings().group_id == "privileges-blue"
+    assert PollerSettings().transactional_prefix == "poller-blue"
