@@ -14,6 +14,7 @@ from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from foundation.console import VerboseOption, configure_logging, reporting_errors
 from foundation.exceptions import ConfigurationError
+from foundation.settings import read_settings
 from localkafka import LocalKafkaSettings, local_kafka
 from schemas.provision import ensure_pipeline_topics
 from schemas.topics import ALL_TOPICS, SELFCHECK
@@ -46,8 +47,8 @@ def demo(
     """Run the pipeline on embedded defaults: a local Kafka unless KAFKA_BOOTSTRAP_SERVERS."""
     with reporting_errors(console):
         run_demo(
-            CliSettings(),
-            LocalKafkaSettings(),
+            _cli_settings(),
+            _local_kafka_settings(),
             console=console,
             duration_s=duration,
             fresh=fresh,
@@ -57,8 +58,8 @@ def demo(
 @app.command()
 def selfcheck() -> None:
     """Prove the cluster serves transactions: an aborted and a committed write, read back."""
-    settings = CliSettings()
-    with reporting_errors(console), local_kafka(LocalKafkaSettings()) as broker:
+    settings = _cli_settings()
+    with reporting_errors(console), local_kafka(_local_kafka_settings()) as broker:
         trip = asyncio.run(_selfcheck(broker.bootstrap_servers, settings))
     console.print(
         f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@"
@@ -78,7 +79,7 @@ async def _selfcheck(bootstrap_servers: str, settings: CliSettings) -> RoundTrip
 @topics_app.command("create")
 def topics_create() -> None:
     """Create the pipeline's missing topics on KAFKA_BOOTSTRAP_SERVERS (idempotent)."""
-    settings = CliSettings()
+    settings = _cli_settings()
     with reporting_errors(console):
         if not settings.kafka_bootstrap_servers:
             raise ConfigurationError(
@@ -98,7 +99,7 @@ def topics_create() -> None:
 @topics_app.command("list")
 def topics_list() -> None:
     """Print every topic of the pipeline under the configured prefix (see docs/topics.md)."""
-    settings = CliSettings()
+    settings = _cli_settings()
     table = Table("topic", "key", "value", "partitions", "cleanup", "retention")
     for spec in ALL_TOPICS:
         retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms / 3_600_000:g} h"
@@ -116,3 +117,15 @@ def topics_list() -> None:
 def main() -> None:
     """Entry point of the ``clever-stream`` command."""
     app()
+
+
+def _cli_settings() -> CliSettings:
+    """The command's settings; a mistake in them is one line, no traceback."""
+    with reporting_errors(console):
+        return read_settings(CliSettings, what="clever-stream")
+
+
+def _local_kafka_settings() -> LocalKafkaSettings:
+    """The local broker's settings; a mistake in them is one line, no traceback."""
+    with reporting_errors(console):
+        return read_settings(LocalKafkaSettings, what="the local broker")

@@ -6,12 +6,11 @@ import asyncio
 import logging
 import signal
 
-from pydantic import ValidationError
-
 from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from foundation.exceptions import ConfigurationError
+from foundation.settings import read_settings
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
 
@@ -22,20 +21,9 @@ RESYNC_SIGNAL = signal.SIGUSR1
 
 
 def load_settings() -> PollerSettings:
-    """The poller's settings from the environment, with errors that never echo a token."""
-    try:
-        settings = PollerSettings()
-    except ValidationError as error:
-        # pydantic quotes the offending input by default: for CLEVER_POLLER_DISTRICTS that
-        # is the tokens themselves.
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc']) or 'settings'}: {problem['msg']}"
-            for problem in error.errors(include_input=False, include_url=False)
-        )
-        raise ConfigurationError(
-            f"the poller's settings are invalid: {problems}",
-            hint="compare your CLEVER_POLLER_* variables with .env.example",
-        ) from None
+    """The poller's settings from the environment, with errors that never echo a token
+    (pydantic quotes the offending input: for CLEVER_POLLER_DISTRICTS, the tokens)."""
+    settings = read_settings(PollerSettings, what="the poller")
     settings.all_districts()
     if not settings.kafka_bootstrap_servers:
         raise ConfigurationError(

@@ -24,7 +24,8 @@ def reporting_errors(console: Console) -> Iterator[None]:
     try:
         yield
     except CleverStreamError as error:
-        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        # soft_wrap: an error is one line and its hint another, at any terminal width.
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(PROJECT_ERROR) from error
 
 

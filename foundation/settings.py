@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, TypeVar
 
-from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from foundation.exceptions import ConfigurationError
 
 #: The topic prefix of a deployment that sets none.
 DEFAULT_PREFIX: Final = "clever-stream"
@@ -61,3 +63,45 @@ class KafkaSettings(BaseSettings):
     @classmethod
     def _legal_prefix(cls, prefix: str) -> str:
         return validate_prefix(prefix)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_settings(settings_class: type[S], *, what: str) -> S:
+    """``settings_class()`` read from the environment; a mistake is a ``ConfigurationError``
+    naming each variable at fault and why, never its value (it may hold a token) and never a
+    traceback. ``what`` names the deployable in the message ("the worker")."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        problems = [
+            f"{_variable(settings_class, problem['loc'])}: {problem['msg']}"
+            for problem in error.errors(include_input=False, include_url=False)
+        ]
+    except SettingsError as error:
+        # "error parsing value for field "districts" from source ...": the JSON is broken.
+        field = str(error).split('"')[1] if str(error).count('"') >= 2 else ""
+        problems = [f"{_variable(settings_class, (field,))}: not valid JSON"]
+    raise ConfigurationError(
+        f"{what}'s settings are invalid: {'; '.join(problems)}",
+        hint="compare the variables named with .env.example, which documents each",
+    )
+
+
+def _variable(settings_class: type[BaseSettings], loc: tuple[int | str, ...]) -> str:
+    """The environment variable of the field at ``loc`` (its first part), or the path."""
+    if not loc:
+        return "settings"
+    field = settings_class.model_fields.get(str(loc[0]))
+    if field is None:
+        return ".".join(str(part) for part in loc)
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        name = alias.choices[0]
+    elif isinstance(alias, str):
+        name = alias
+    else:
+        name = f"{settings_class.model_config.get('env_prefix', '')}{loc[0]}"
+    rest = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
+    return name.upper() + rest

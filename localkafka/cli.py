@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.settings import read_settings
 from localkafka.broker import LocalKafka, RunningBroker
 from localkafka.maven import cached_jars, resolve_kafka
 from localkafka.settings import LocalKafkaSettings
@@ -32,7 +33,7 @@ def configure(verbose: VerboseOption = False) -> None:
 @app.command()
 def resolve() -> None:
     """Resolve Kafka's jars from Maven Central into the cache (reused when already there)."""
-    settings = LocalKafkaSettings()
+    settings = _settings()
     cached = cached_jars(settings) is not None
     started = time.monotonic()
     with reporting_errors(console):
@@ -46,7 +47,7 @@ def start(
     fresh: Annotated[bool, typer.Option(help="Delete earlier topics and data first.")] = False,
 ) -> None:
     """Start a broker that keeps running after this command (stop it with `stop`)."""
-    settings = LocalKafkaSettings()
+    settings = _settings()
     with reporting_errors(console):
         broker = LocalKafka(settings).start(detached=True, fresh=fresh)
     verb = "Started" if broker.started_here else "Already running:"
@@ -57,7 +58,7 @@ def start(
 @app.command()
 def stop() -> None:
     """Stop the broker (SIGTERM, then SIGKILL after LOCAL_KAFKA_STOP_TIMEOUT_S)."""
-    settings = LocalKafkaSettings()
+    settings = _settings()
     with reporting_errors(console):
         stopped = LocalKafka(settings).stop()
     console.print("Stopped." if stopped else "No broker was running.")
@@ -66,7 +67,7 @@ def stop() -> None:
 @app.command()
 def status() -> None:
     """Say whether the broker serves; exit 0 if it does, 3 if not."""
-    settings = LocalKafkaSettings()
+    settings = _settings()
     state = LocalKafka(settings).status()
     console.print(("Running: " if state.running else "Not running: ") + state.detail)
     if state.broker is not None:
@@ -85,3 +86,9 @@ def _describe(broker: RunningBroker) -> None:
 def main() -> None:
     """Entry point of the ``local-kafka`` command."""
     app()
+
+
+def _settings() -> LocalKafkaSettings:
+    """The broker's settings; a mistake in them is one line, no traceback."""
+    with reporting_errors(console):
+        return read_settings(LocalKafkaSettings, what="the local broker")

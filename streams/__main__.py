@@ -6,6 +6,7 @@ import typer
 from rich.console import Console
 
 from foundation.console import VerboseOption, reporting_errors
+from foundation.settings import read_settings
 from streams.service import run_worker
 from streams.settings import WorkerSettings
 
@@ -21,7 +22,7 @@ console = Console(stderr=True)
 def worker(verbose: VerboseOption = False) -> None:
     """Run one worker of the group (CLEVER_WORKER_*); start more to share the districts."""
     with reporting_errors(console):
-        run_worker(WorkerSettings(), verbose=verbose)
+        run_worker(read_settings(WorkerSettings, what="the worker"), verbose=verbose)
 
 
 @app.command()

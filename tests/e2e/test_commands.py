@@ -84,3 +84,50 @@ def test_schemas_release_dry_run_has_nothing_to_release(command_env: CommandEnv)
     finished = run_command("schemas", "release", "--dry-run", env=command_env())
 
     assert (finished.code, finished.output.strip()) == (0, "Nothing to release.")
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "variables", "named"),
+    [
+        pytest.param(
+            "streams", ("worker",), {"CLEVER_WORKER_SESSION_TIMEOUT_S": "abc"},
+            "CLEVER_WORKER_SESSION_TIMEOUT_S", id="worker-number",
+        ),
+        pytest.param(
+            "streams", ("worker",), {"CLEVER_WORKER_STORE": "redis://"},
+            "CLEVER_WORKER_STORE", id="worker-store",
+        ),
+        pytest.param(
+            "connectors", ("run",), {"CLEVER_POLLER_DISTRICTS": '[{"token": "tok-SECRET'},
+            "CLEVER_POLLER_DISTRICTS", id="poller-broken-json",
+        ),
+        pytest.param(
+            "connectors", ("run",),
+            {"CLEVER_POLLER_DISTRICTS": '[{"token": "tok-SECRET", "api_version": "v9"}]'},
+            "CLEVER_POLLER_DISTRICTS[0].api_version", id="poller-bad-district",
+        ),
+        pytest.param(
+            "clever_stream", ("topics", "list"), {"CLEVER_STREAM_TOPIC_PARTITIONS": "zero"},
+            "CLEVER_STREAM_TOPIC_PARTITIONS", id="cli-partitions",
+        ),
+        pytest.param(
+            "localkafka", ("status",), {"LOCAL_KAFKA_PORT": "abc"},
+            "LOCAL_KAFKA_PORT", id="local-kafka-port",
+        ),
+    ],
+)  # fmt: skip
+def test_a_configuration_mistake_is_one_line_and_what_to_do_never_a_traceback(
+    command_env: CommandEnv, module: str, args: tuple[str, ...], variables: dict[str, str],
+    named: str,
+) -> None:  # fmt: skip
+    # At 80 columns, as a terminal would be: the error is still one line.
+    finished = run_command(module, *args, env=command_env(COLUMNS="80", **variables))
+
+    assert finished.code == PROJECT_ERROR, finished.output
+    lines = finished.output.strip().splitlines()
+    assert len(lines) == 2, finished.output
+    assert lines[0].startswith("error: ")
+    assert f"{named}:" in lines[0]
+    assert lines[1].startswith("What to do: ")
+    assert "Traceback" not in finished.output
+    assert "SECRET" not in finished.output
