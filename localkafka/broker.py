@@ -233,10 +233,17 @@ class LocalKafka:
         return self._running(record, started_here=True)
 
     def _choose_ports(self) -> tuple[int, int]:
+        """The configured ports; where one is 0, the port of the last start if it is free
+        (so that clients of a restarted broker find it again), else a free one."""
         host = self._settings.host
+        last = self._last_ports()
         ports: list[int] = []
-        for wanted in (self._settings.port, self._settings.controller_port):
-            if wanted == 0:
+        for wanted, previous in zip(
+            (self._settings.port, self._settings.controller_port), last, strict=True
+        ):
+            if wanted == 0 and previous and previous not in ports and _port_is_free(host, previous):
+                port = previous
+            elif wanted == 0:
                 port = _free_port(host, avoid=ports)
             elif not _port_is_free(host, wanted):
                 raise PortInUseError(
@@ -249,7 +256,18 @@ class LocalKafka:
             else:
                 port = wanted
             ports.append(port)
+        self.layout.ports_file.write_text(
+            json.dumps({"broker_port": ports[0], "controller_port": ports[1]}), encoding="utf-8"
+        )
         return ports[0], ports[1]
+
+    def _last_ports(self) -> tuple[int, int]:
+        """The ports of the last start from this state folder, (0, 0) if none is known."""
+        try:
+            found = json.loads(self.layout.ports_file.read_text(encoding="utf-8"))
+            return int(found["broker_port"]), int(found["controller_port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0, 0
 
     def _format_storage(self, java: Java, jars: KafkaJars) -> str:
         """Format the KRaft data folder once; later starts keep its topics and cluster ID."""

@@ -65,6 +65,11 @@ class BrokerLayout:
         return self.state_dir / "log4j2.properties"
 
     @property
+    def ports_file(self) -> Path:
+        """The ports the broker last listened on, reused by the next start."""
+        return self.state_dir / "ports.json"
+
+    @property
     def state_file(self) -> Path:
         """What we know of the running broker: pid, ports, cluster ID."""
         return self.state_dir / "broker.json"

@@ -94,6 +94,17 @@ def test_a_stale_record_of_a_dead_broker_is_cleaned(kafka: LocalKafka) -> None:
 
     assert second.pid != first.pid
     assert kafka.status().running
+    # The same ports: the clients of the broker that died find its successor by themselves.
+    assert second.bootstrap_servers == first.bootstrap_servers
+
+
+def test_a_restart_after_a_stop_keeps_the_ports(kafka: LocalKafka) -> None:
+    first = kafka.start()
+    kafka.stop()
+
+    second = kafka.start()
+
+    assert second.bootstrap_servers == first.bootstrap_servers
 
 
 def test_an_orphan_broker_without_a_record_is_found_and_stopped(kafka: LocalKafka) -> None:
