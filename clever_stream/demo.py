@@ -36,7 +36,12 @@ def run_demo(
     duration_s: float | None,
     fresh: bool,
 ) -> None:
-    """Run until Ctrl-C, SIGTERM or ``duration_s``; leave no broker process behind."""
+    """Run until Ctrl-C, SIGTERM or ``duration_s``; leave no broker process behind.
+
+    A local broker of the demo's own runs from a state folder of its own (``<state
+    folder>-demo``), so a broker the user started (``local-kafka start``) is never touched.
+    """
+    kafka_settings = demo_kafka_settings(kafka_settings)
     broker: RunningBroker | None = None
     with sigterm_as_interrupt():
         try:
@@ -59,6 +64,12 @@ def run_demo(
             console.print(f"[red]Kafka pid {broker.pid} is still running[/red]")
         else:
             console.print(f"Kafka (pid {broker.pid}) stopped. Nothing is left running.")
+
+
+def demo_kafka_settings(settings: LocalKafkaSettings) -> LocalKafkaSettings:
+    """``settings`` with a state folder of the demo's own beside the user's."""
+    state = settings.resolved_state_dir
+    return settings.model_copy(update={"state_dir": state.with_name(f"{state.name}-demo")})
 
 
 async def _serve(

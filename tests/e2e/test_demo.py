@@ -64,8 +64,23 @@ def test_the_demo_runs_until_interrupted_and_leaves_no_java_behind(
     assert match, output
     assert not is_alive(int(match[1]))
     assert "Nothing is left running." in output
-    marker = BrokerLayout((tmp_path / "broker").resolve()).command_line_marker
+    marker = BrokerLayout((tmp_path / "broker-demo").resolve()).command_line_marker
     assert pids_with_argument(marker) == []
+
+
+def test_the_demo_leaves_a_broker_the_user_started_alone(command_env: CommandEnv) -> None:
+    env = command_env()
+    started = run_command("localkafka", "start", env=env)
+    assert started.code == 0, started.output
+    try:
+        demo = run_command("clever_stream", "demo", "--duration", "0.5", env=env)
+        assert demo.code == 0, demo.output
+
+        status = run_command("localkafka", "status", env=env)
+        assert (status.code, status.output.startswith("Running: serving at")) == (0, True)
+        assert "fresh start requested" not in demo.output
+    finally:
+        run_command("localkafka", "stop", env=env)
 
 
 def test_the_demo_uses_an_existing_cluster_when_told(
