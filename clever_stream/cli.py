@@ -1,4 +1,5 @@
-"""``clever-stream``: the demo, topic creation and a cluster self-check."""
+"""``clever-stream``: the demo, topic creation, a replay into fresh outputs and a cluster
+self-check."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from clever_stream.demo import run_demo
+from clever_stream.replay import replay as run_replay
+from clever_stream.replay import replay_settings
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from foundation.console import VerboseOption, configure_logging, reporting_errors
@@ -53,6 +56,49 @@ def demo(
             duration_s=duration,
             fresh=fresh,
         )
+
+
+@app.command()
+def replay(
+    to_prefix: Annotated[
+        str, typer.Option(help="The topic prefix of the rebuilt outputs (not the live one).")
+    ],
+    district: Annotated[
+        list[str] | None,
+        typer.Option(help="Replay only this district (repeat for more); default: every one."),
+    ] = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option(help="The replay's worker group; default: <to-prefix>-privileges."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Use a worker group that has committed offsets already.")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds the replay may take to reach the end.")
+    ] = 3600.0,
+) -> None:
+    """Rebuild the raw topic (CLEVER_STREAM_TOPIC_PREFIX) into fresh outputs, then stop."""
+    settings = _cli_settings()
+    with reporting_errors(console):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
+            )
+        worker = replay_settings(
+            settings.kafka_bootstrap_servers,
+            live_prefix=settings.topic_prefix,
+            to_prefix=to_prefix,
+            districts=district or (),
+            app_id=app_id,
+        )
+        done = asyncio.run(run_replay(worker, force=force, timeout_s=timeout))
+    console.print(
+        f"Replayed {done.records} raw records of {done.raw_topic} into {done.outputs_prefix}.* "
+        f"(group {done.group_id}): {done.changes} privilege changes in {done.seconds:.1f} s",
+        soft_wrap=True,
+    )
 
 
 @app.command()

@@ -14,7 +14,6 @@ from foundation.admin import default_replication_factor
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.provision import ensure_pipeline_topics
-from schemas.topics import RAW_EVENTS
 from streams.engines import load_engine
 from streams.settings import WorkerSettings
 
@@ -36,7 +35,7 @@ async def prepare(settings: WorkerSettings) -> tuple[int, int]:
     with kafka_errors("describe the raw topic", bootstrap_servers):
         await admin.start()
         try:
-            [raw] = await admin.describe_topics([RAW_EVENTS.name(settings.topic_prefix)])
+            [raw] = await admin.describe_topics([settings.topics.raw])
             replicas = settings.topic_replication_factor or await default_replication_factor(admin)
         finally:
             await admin.close()

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from foundation.settings import KafkaSettings
+from foundation.settings import KafkaSettings, validate_prefix
+from streams.topics import OutputTopics
 
 # The table stores a worker supports, as Faust names them: ``memory://`` keeps tables in RAM;
 # ``rocksdb://`` keeps them in RocksDB files (through ``rocksdict``) under the data folder.
@@ -68,6 +69,17 @@ class WorkerSettings(KafkaSettings):
         "request, in seconds: a raw record gives several outputs and table writes, each its "
         "own request without it. The native engine builds its batches itself.",
     )
+    raw_topic_prefix: str | None = Field(
+        default=None,
+        description="The prefix of the raw topic the worker reads; unset: the topic prefix. "
+        "Set apart from CLEVER_STREAM_TOPIC_PREFIX (which names the outputs, the group and "
+        "its changelog), it rebuilds a deployment's raw topic into fresh outputs: a replay.",
+    )
+    districts: tuple[str, ...] = Field(
+        default=(),
+        description="Only these districts' raw records are processed (a JSON list of IDs); "
+        "the others are skipped. Empty: every district.",
+    )
     commit_interval_s: float = Field(
         default=0.1,
         gt=0,
@@ -89,6 +101,16 @@ class WorkerSettings(KafkaSettings):
         elif url.startswith(STORES):
             hint = " (without a path: each table names its own files under data_dir)"
         raise ValueError(f"unsupported table store {store!r}: use {' or '.join(STORES)}{hint}")
+
+    @field_validator("raw_topic_prefix")
+    @classmethod
+    def _legal_raw_prefix(cls, prefix: str | None) -> str | None:
+        return None if prefix is None else validate_prefix(prefix)
+
+    @property
+    def topics(self) -> OutputTopics:
+        """The topics the worker reads (the raw topic) and writes (the outputs)."""
+        return OutputTopics.of(self.topic_prefix, raw_prefix=self.raw_topic_prefix)
 
     @property
     def group_id(self) -> str:

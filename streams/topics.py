@@ -17,9 +17,10 @@ class OutputTopics:
     dead_letters: str
 
     @classmethod
-    def of(cls, prefix: str) -> OutputTopics:
+    def of(cls, prefix: str, *, raw_prefix: str | None = None) -> OutputTopics:
+        """The topics under ``prefix``; the raw topic under ``raw_prefix`` if given."""
         return cls(
-            raw=RAW_EVENTS.name(prefix),
+            raw=RAW_EVENTS.name(raw_prefix or prefix),
             changes=PRIVILEGE_CHANGES.name(prefix),
             state=PRIVILEGE_STATE.name(prefix),
             dead_letters=DEAD_LETTERS.name(prefix),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
 
@@ -33,6 +34,11 @@ class WorkerEngine(Protocol):
 
     async def wait(self) -> None:
         """Return when the engine has stopped; raise what stopped it, if it failed."""
+        ...
+
+    @property
+    def handler(self) -> RecordHandler:
+        """What applies the raw records, with its counts of them."""
         ...
 
     def committed_store(self, partition: int) -> CommittedState | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from foundation.clock import utc_now
 from schemas.codec import Codec
@@ -22,6 +23,9 @@ from streams.topics import OutputTopics
 from streams.writers.output_writer import OutputWriter
 
 logger = logging.getLogger(__name__)
+
+#: The outcome of a record of a district the handler is not for.
+OTHER_DISTRICT: Final = "skipped:other-district"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +41,24 @@ class RecordHandler:
     """Applies raw records to a store and says what to send; counts the outcomes."""
 
     def __init__(
-        self, *, topics: OutputTopics, codec: Codec, clock: Callable[[], datetime] = utc_now
+        self,
+        *,
+        topics: OutputTopics,
+        codec: Codec,
+        clock: Callable[[], datetime] = utc_now,
+        districts: Iterable[str] = (),
     ) -> None:
         self._topics = topics
+        #: The raw keys of the only districts to process (empty: every district).
+        self._only = frozenset(district_key(district) for district in districts)
         self._codec = codec
         #: The changes and states (most of what is sent), written faster than the codec does.
         self._writer = OutputWriter(codec)
         self._clock = clock
         #: Records by outcome (applied, replayed, skipped:<type>, dead-lettered), for logs.
         self.counts: Counter[str] = Counter()
+        #: The privilege changes the records gave.
+        self.changes = 0
 
     def handle(
         self,
@@ -56,7 +69,12 @@ class RecordHandler:
         value: bytes | None,
         store: StateStore,
     ) -> list[Output]:
-        """Apply the raw record at ``partition``/``offset``; what to send, in order."""
+        """Apply the raw record at ``partition``/``offset``; what to send, in order.
+
+        A record of a district the handler is not for changes nothing and sends nothing."""
+        if self._only and key not in self._only:
+            self.counts[OTHER_DISTRICT] += 1
+            return []
         outputs = process_bytes(
             value,
             key=key,
@@ -67,6 +85,7 @@ class RecordHandler:
             codec=self._codec,
         )
         self.counts[outputs.outcome] += 1
+        self.changes += len(outputs.changes)
         return self._encoded(outputs, key or b"")
 
     def _encoded(self, outputs: Outputs, raw_key: bytes) -> list[Output]:

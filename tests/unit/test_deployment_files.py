@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -96,6 +97,8 @@ def as_env_value(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value))  # as the environment gives a list: JSON
     return str(value)
 
 

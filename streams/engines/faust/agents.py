@@ -42,6 +42,11 @@ class PrivilegeHandler:
         self._handler = handler
 
     @property
+    def records(self) -> RecordHandler:
+        """The shared record handler this agent runs."""
+        return self._handler
+
+    @property
     def counts(self) -> Counter[str]:
         """Records by outcome (applied, replayed, skipped:<type>, dead-lettered)."""
         return self._handler.counts

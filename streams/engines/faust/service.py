@@ -18,6 +18,7 @@ from faust.types import TP
 
 from streams.engines.faust.changelogs import ensure_changelog_topics
 from streams.engines.faust.worker import PrivilegeWorker, build_worker
+from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
 
@@ -59,6 +60,10 @@ class FaustEngine:
 
     async def wait(self) -> None:
         await self.worker.app.wait_until_stopped()
+
+    @property
+    def handler(self) -> RecordHandler:
+        return self.worker.handler.records
 
     def committed_store(self, partition: int) -> CommittedState | None:
         raw = self.worker.topics.raw.get_topic_name()

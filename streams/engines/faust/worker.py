@@ -19,7 +19,6 @@ from streams.settings import WorkerSettings
 from streams.state.reader import TableReader
 from streams.state.tables import TableFormat
 from streams.state.transaction import PartitionTransaction
-from streams.topics import OutputTopics
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def build_worker(
     """
     app = create_app(settings, replication_factor=replication_factor)
     codec = default_codec()
-    names = OutputTopics.of(settings.topic_prefix)
+    names = settings.topics
     topics = WorkerTopics.declare(app, topics=names)
     guard_table_files(app, settings, source_topic=names.raw)
     tables = WorkerTables.declare(app, partitions=raw_partitions)
@@ -55,7 +54,7 @@ def build_worker(
         # may change them between two records.
         transaction=PartitionTransaction(backing, table_format=table_format, keep=0),
         output=TransactionalOutput(app),
-        handler=RecordHandler(topics=names, codec=codec),
+        handler=RecordHandler(topics=names, codec=codec, districts=settings.districts),
     )
     register_privilege_agent(app, topics=topics, handler=handler)
     reader = TableReader(backing, table_format=table_format)

@@ -113,9 +113,14 @@ class RoutingAssignor(AbstractPartitionAssignor):
         urls: dict[str, str | None] = {}
         owned: dict[str, dict[str, frozenset[int]]] = {}
         for member, meta in member_metadata.items():
-            urls[member], owned[member] = _parse_member(meta.user_data)
-            if urls[member] is None:
-                log.warning("Group member %s sent no clever-stream URL: no route to it", member)
+            parsed = _parse_member(meta.user_data)
+            if parsed is None:
+                log.warning("Group member %s sent no clever-stream metadata: no route to it",
+                            member)  # fmt: skip
+                urls[member], owned[member] = None, {}
+            else:
+                # An empty URL: a worker without web views (a replay), which nobody routes to.
+                urls[member], owned[member] = parsed[0] or None, parsed[1]
 
         topics = sorted({topic for meta in member_metadata.values() for topic in meta.subscription})
         plan: dict[str, dict[str, list[int]]] = {member: {} for member in member_metadata}
@@ -184,18 +189,19 @@ def _is_partition(value: object) -> bool:
     return type(value) is int and value >= 0  # bool is an int, and never a partition
 
 
-def _parse_member(user_data: bytes | None) -> tuple[str | None, dict[str, frozenset[int]]]:
-    """A member's URL and owned partitions; nothing of either unless the whole is ours."""
+def _parse_member(user_data: bytes | None) -> tuple[str, dict[str, frozenset[int]]] | None:
+    """A member's URL (empty without web views) and owned partitions; None unless the
+    whole is ours."""
     data = _loads(user_data)
     if not isinstance(data, dict):
-        return None, {}
+        return None
     url, owned = data.get("url"), data.get("owned")
-    if not isinstance(url, str) or not url or not isinstance(owned, dict):
-        return None, {}
+    if not isinstance(url, str) or not isinstance(owned, dict):
+        return None
     parsed: dict[str, frozenset[int]] = {}
     for topic, partitions in owned.items():
         if not isinstance(partitions, list) or not all(_is_partition(p) for p in partitions):
-            return None, {}
+            return None
         parsed[topic] = frozenset(partitions)
     return url, parsed
 

@@ -47,7 +47,6 @@ from streams.state.backing import TableBacking
 from streams.state.reader import TableReader
 from streams.state.tables import TableFormat
 from streams.state.transaction import PartitionTransaction
-from streams.topics import OutputTopics
 
 logger = logging.getLogger(__name__)
 
@@ -79,13 +78,13 @@ class PrivilegeEngine:
         self._settings = settings
         self._bootstrap = settings.kafka_bootstrap_servers
         self._group_id = settings.group_id
-        self.topics = OutputTopics.of(settings.topic_prefix)
+        self.topics = settings.topics
         self._changelog = changelog_topic(settings.group_id)
         self._codec = codec
         self._format = TableFormat(codec)
         self._backing_factory = backing_factory
         self._assignor = assignor
-        self.handler = RecordHandler(topics=self.topics, codec=codec)
+        self.handler = RecordHandler(topics=self.topics, codec=codec, districts=settings.districts)
         self._lock = asyncio.Lock()
         self._owned: dict[int, StreamTask] = {}
         #: The committed tables of partitions owned now or before, kept to restore only what

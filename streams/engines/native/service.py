@@ -22,6 +22,7 @@ from streams.engines.native.assignor import RoutingAssignor
 from streams.engines.native.changelog import ensure_changelog_topic
 from streams.engines.native.engine import PrivilegeEngine
 from streams.engines.native.web import ViewsServer
+from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.state.backing import MemoryBacking, TableBacking
 from streams.views import CommittedState
@@ -154,6 +155,10 @@ class NativeEngine:
         if self._task is None:
             raise RuntimeError("the engine is not started")
         await asyncio.shield(self._task)
+
+    @property
+    def handler(self) -> RecordHandler:
+        return self.engine.handler
 
     def committed_store(self, partition: int) -> CommittedState | None:
         return None if self._engine is None else self._engine.committed_store(partition)

@@ -40,6 +40,9 @@ class AIOKafkaConsumer:
     async def end_offsets(
         self, partitions: Collection[TopicPartition]
     ) -> dict[TopicPartition, int]: ...
+    async def beginning_offsets(
+        self, partitions: Collection[TopicPartition]
+    ) -> dict[TopicPartition, int]: ...
     def subscribe(
         self, topics: Collection[str], *, listener: ConsumerRebalanceListener | None = None
     ) -> None: ...

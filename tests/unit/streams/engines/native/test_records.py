@@ -209,3 +209,26 @@ def test_the_log_never_holds_personal_data(caplog: pytest.LogCaptureFixture) -> 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     for personal in ("Zelda", "Quixotic", "zelda.private", "867", "5309", "example.org"):
         assert personal not in logged
+
+
+def test_a_raw_prefix_of_its_own_names_the_input_only() -> None:
+    topics = OutputTopics.of("rebuilt", raw_prefix="live")
+
+    assert (topics.raw, topics.changes) == ("live.clever.raw.v1", "rebuilt.privileges.changes.v1")
+
+
+def test_a_handler_for_some_districts_skips_the_others_whole() -> None:
+    store = existing(*STUDENTS)
+    others = RecordHandler(topics=TOPICS, codec=CODEC, clock=lambda: NOW, districts=["d-other"])
+    mine = RecordHandler(topics=TOPICS, codec=CODEC, clock=lambda: NOW, districts=[DISTRICT])
+    value = created("c1", {"s1": PARENT})
+
+    skipped = others.handle(partition=0, offset=0, key=KEY, value=value, store=store)
+
+    assert skipped == []
+    assert others.counts == {"skipped:other-district": 1}
+    assert store.get_contact(DISTRICT, "c1") is None
+    assert store.get_district(DISTRICT) is None
+    outputs = mine.handle(partition=0, offset=0, key=KEY, value=value, store=store)
+    assert [output.topic for output in outputs] == [TOPICS.changes, TOPICS.state]
+    assert mine.changes == 1
