@@ -4,6 +4,7 @@ self-check."""
 from __future__ import annotations
 
 import asyncio
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
@@ -15,12 +16,22 @@ from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
+from connectors.service import load_settings as load_poller_settings
+from connectors.service import serve as serve_poller
+from fakeclever.cli import serve as fake_clever_serve
 from foundation.console import VerboseOption, configure_logging, reporting_errors
 from foundation.exceptions import ConfigurationError
 from foundation.settings import read_settings
+from foundation.signals import run_until_signalled
 from localkafka import LocalKafkaSettings, local_kafka
+from localkafka.cli import resolve as kafka_resolve
+from localkafka.cli import start as kafka_start
+from localkafka.cli import status as kafka_status
+from localkafka.cli import stop as kafka_stop
 from schemas.provision import ensure_pipeline_topics
 from schemas.topics import ALL_TOPICS, SELFCHECK
+from streams.service import run_worker
+from streams.settings import WorkerSettings
 
 app = typer.Typer(
     help="Clever guardian-to-student privilege changes as an ordered, replayable Kafka stream.",
@@ -29,13 +40,62 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(help="The pipeline's topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+kafka_app = typer.Typer(
+    help="A local Kafka broker from Maven Central (LOCAL_KAFKA_*).", no_args_is_help=True
+)
+app.add_typer(kafka_app, name="kafka")
 console = Console()
+#: Errors go to stderr, apart from a command's output.
+errors = Console(stderr=True)
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        console.print(f"clever-stream {package_version('clever-stream')}")
+        raise typer.Exit
 
 
 @app.callback()
-def configure(verbose: VerboseOption = False) -> None:
-    """Settings come from the environment (see .env.example)."""
+def configure(
+    ctx: typer.Context,
+    verbose: VerboseOption = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Settings come from the environment (see .env.example); -v logs progress."""
     configure_logging(verbose=verbose)
+    # The worker configures its engine's logging with it.
+    ctx.obj = verbose
+
+
+# The deployables and tools, one command each; `python -m connectors run`, `python -m streams
+# worker`, `local-kafka` and `fake-clever` stay as aliases of these.
+app.command("fake-clever", help="Serve a fake Clever API with generated districts.")(
+    fake_clever_serve
+)
+kafka_app.command("start")(kafka_start)
+kafka_app.command("stop")(kafka_stop)
+kafka_app.command("status")(kafka_status)
+kafka_app.command("resolve")(kafka_resolve)
+
+
+@app.command()
+def poll() -> None:
+    """Run the poller (CLEVER_POLLER_*) until SIGTERM or Ctrl-C; SIGUSR1 resyncs every district."""
+    with reporting_errors(errors):
+        settings = load_poller_settings()
+        asyncio.run(run_until_signalled(serve_poller(settings)))
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Run one privilege worker of the group (CLEVER_WORKER_*) until SIGTERM or Ctrl-C."""
+    with reporting_errors(errors):
+        run_worker(read_settings(WorkerSettings, what="the worker"), verbose=bool(ctx.obj))
 
 
 @app.command()
@@ -48,7 +108,7 @@ def demo(
     ] = True,
 ) -> None:
     """Run the pipeline on embedded defaults: a local Kafka unless KAFKA_BOOTSTRAP_SERVERS."""
-    with reporting_errors(console):
+    with reporting_errors(errors):
         run_demo(
             _cli_settings(),
             _local_kafka_settings(),
@@ -80,7 +140,7 @@ def replay(
 ) -> None:
     """Rebuild the raw topic (CLEVER_STREAM_TOPIC_PREFIX) into fresh outputs, then stop."""
     settings = _cli_settings()
-    with reporting_errors(console):
+    with reporting_errors(errors):
         if not settings.kafka_bootstrap_servers:
             raise ConfigurationError(
                 "KAFKA_BOOTSTRAP_SERVERS is not set",
@@ -105,7 +165,13 @@ def replay(
 def selfcheck() -> None:
     """Prove the cluster serves transactions: an aborted and a committed write, read back."""
     settings = _cli_settings()
-    with reporting_errors(console), local_kafka(_local_kafka_settings()) as broker:
+    with reporting_errors(errors):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "selfcheck checks a cluster, and KAFKA_BOOTSTRAP_SERVERS names none",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the cluster to check",
+            )
+    with reporting_errors(errors), local_kafka(_local_kafka_settings()) as broker:
         trip = asyncio.run(_selfcheck(broker.bootstrap_servers, settings))
     console.print(
         f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@"
@@ -126,7 +192,7 @@ async def _selfcheck(bootstrap_servers: str, settings: CliSettings) -> RoundTrip
 def topics_create() -> None:
     """Create the pipeline's missing topics on KAFKA_BOOTSTRAP_SERVERS (idempotent)."""
     settings = _cli_settings()
-    with reporting_errors(console):
+    with reporting_errors(errors):
         if not settings.kafka_bootstrap_servers:
             raise ConfigurationError(
                 "KAFKA_BOOTSTRAP_SERVERS is not set",
@@ -167,11 +233,11 @@ def main() -> None:
 
 def _cli_settings() -> CliSettings:
     """The command's settings; a mistake in them is one line, no traceback."""
-    with reporting_errors(console):
+    with reporting_errors(errors):
         return read_settings(CliSettings, what="clever-stream")
 
 
 def _local_kafka_settings() -> LocalKafkaSettings:
     """The local broker's settings; a mistake in them is one line, no traceback."""
-    with reporting_errors(console):
+    with reporting_errors(errors):
         return read_settings(LocalKafkaSettings, what="the local broker")

@@ -131,3 +131,44 @@ def test_a_configuration_mistake_is_one_line_and_what_to_do_never_a_traceback(
     assert lines[1].startswith("What to do: ")
     assert "Traceback" not in finished.output
     assert "SECRET" not in finished.output
+
+
+def test_clever_stream_prints_its_version(command_env: CommandEnv) -> None:
+    finished = run_command("clever_stream", "--version", env=command_env())
+
+    assert (finished.code, finished.output.strip()) == (0, "clever-stream 0.1.0")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (), ("kafka",), ("kafka", "start"), ("kafka", "stop"), ("kafka", "status"),
+        ("kafka", "resolve"), ("fake-clever",), ("poll",), ("worker",), ("topics", "create"),
+        ("topics", "list"), ("replay",), ("selfcheck",), ("demo",),
+    ],
+    ids=lambda args: "-".join(args) or "clever-stream",
+)  # fmt: skip
+def test_every_command_of_the_one_cli_explains_itself(
+    command_env: CommandEnv, args: tuple[str, ...]
+) -> None:
+    finished = run_command("clever_stream", *args, "--help", env=command_env(COLUMNS="80"))
+
+    assert finished.code == 0, finished.output
+    assert "Usage: " in finished.output
+    assert max(len(line) for line in finished.output.splitlines()) <= 80
+
+
+def test_selfcheck_needs_a_cluster_to_check_and_starts_none(command_env: CommandEnv) -> None:
+    finished = run_command("clever_stream", "selfcheck", env=command_env())
+
+    assert finished.code == PROJECT_ERROR
+    assert "KAFKA_BOOTSTRAP_SERVERS names none" in finished.output
+    assert "Traceback" not in finished.output
+    assert "OK:" not in finished.output
+
+
+def test_the_local_broker_is_a_command_of_the_one_cli(command_env: CommandEnv) -> None:
+    status = run_command("clever_stream", "kafka", "status", env=command_env())
+
+    assert status.code == NOT_RUNNING
+    assert status.output.startswith("Not running:")
