@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from clever_stream.demo import run_demo
 from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
+from clever_stream.topics import definition_lines, describe_topics
 from connectors.service import load_settings as load_poller_settings
 from connectors.service import serve as serve_poller
 from fakeclever.cli import serve as fake_clever_serve
@@ -210,20 +210,37 @@ def topics_create() -> None:
 
 @topics_app.command("list")
 def topics_list() -> None:
-    """Print every topic of the pipeline under the configured prefix (see docs/topics.md)."""
+    """Print every topic of the pipeline under the configured prefix, as defined."""
     settings = _cli_settings()
-    table = Table("topic", "key", "value", "partitions", "cleanup", "retention")
     for spec in ALL_TOPICS:
-        retention = "forever" if spec.retention_ms < 0 else f"{spec.retention_ms / 3_600_000:g} h"
-        table.add_row(
-            spec.name(settings.topic_prefix),
-            spec.key,
-            spec.value.__name__ if spec.value else "bytes",
-            str(spec.partitions or settings.topic_partitions),
-            str(spec.cleanup_policy),
-            retention,
+        console.print(spec.name(settings.topic_prefix), soft_wrap=True, highlight=False)
+        for line in definition_lines(spec, partitions=settings.topic_partitions):
+            console.print(f"  {line}", highlight=False)
+
+
+@topics_app.command("describe")
+def topics_describe() -> None:
+    """Print every topic of the pipeline as the cluster has it: partitions, replicas, records."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the cluster to describe",
+            )
+        topics = asyncio.run(
+            describe_topics(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)
         )
-    console.print(table)
+    for topic in topics:
+        console.print(topic.name, soft_wrap=True, highlight=False)
+        if topic.partitions == 0:
+            console.print("  missing: `clever-stream topics create` makes it", highlight=False)
+        else:
+            console.print(
+                f"  {topic.partitions} partitions, {topic.replicas} replicas each; "
+                f"{topic.records:,} records a read_committed reader finds",
+                highlight=False,
+            )
 
 
 def main() -> None:

@@ -144,7 +144,7 @@ def test_clever_stream_prints_its_version(command_env: CommandEnv) -> None:
     [
         (), ("kafka",), ("kafka", "start"), ("kafka", "stop"), ("kafka", "status"),
         ("kafka", "resolve"), ("fake-clever",), ("poll",), ("worker",), ("topics", "create"),
-        ("topics", "list"), ("replay",), ("selfcheck",), ("demo",),
+        ("topics", "list"), ("topics", "describe"), ("replay",), ("selfcheck",), ("demo",),
     ],
     ids=lambda args: "-".join(args) or "clever-stream",
 )  # fmt: skip
@@ -172,3 +172,27 @@ def test_the_local_broker_is_a_command_of_the_one_cli(command_env: CommandEnv) -
 
     assert status.code == NOT_RUNNING
     assert status.output.startswith("Not running:")
+
+
+def test_topics_list_shows_whole_names_and_describe_reads_the_cluster(
+    command_env: CommandEnv, bootstrap_servers: str
+) -> None:
+    prefix = f"e2e-describe-{uuid.uuid4().hex[:8]}"
+    env = command_env(
+        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX=prefix, COLUMNS="80"
+    )
+    raw = f"{prefix}.clever.raw.v1"
+
+    listed = run_command("clever_stream", "topics", "list", env=env)
+    before = run_command("clever_stream", "topics", "describe", env=env)
+    created = run_command("clever_stream", "topics", "create", env=env)
+    after = run_command("clever_stream", "topics", "describe", env=env)
+
+    assert listed.code == 0, listed.output
+    assert raw in listed.output.splitlines()
+    assert (before.code, before.output.count("missing: ")) == (0, 6), before.output
+    assert created.code == 0, created.output
+    assert after.code == 0, after.output
+    lines = after.output.splitlines()
+    assert lines[lines.index(raw) + 1].startswith("  6 partitions, 1 replicas each; 0 records")
+    assert "missing" not in after.output

@@ -26,10 +26,15 @@ class _DescribeConfigsResponse(Response):
 # Only the keys every version has and this project reads.
 
 @type_check_only
+class _PartitionDescription(TypedDict):
+    partition: int
+    replicas: list[int]
+
+@type_check_only
 class _TopicDescription(TypedDict):
     error_code: int
     topic: str
-    partitions: list[dict[str, object]]
+    partitions: list[_PartitionDescription]
 
 @type_check_only
 class _ClusterDescription(TypedDict):
