@@ -4,6 +4,7 @@ self-check."""
 from __future__ import annotations
 
 import asyncio
+import json
 from importlib.metadata import version as package_version
 from typing import Annotated
 
@@ -15,10 +16,12 @@ from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
+from clever_stream.status import read_status, status_lines
 from clever_stream.topics import definition_lines, describe_topics
 from connectors.service import load_settings as load_poller_settings
 from connectors.service import serve as serve_poller
 from fakeclever.cli import serve as fake_clever_serve
+from foundation.clock import utc_now
 from foundation.console import VerboseOption, configure_logging, reporting_errors
 from foundation.exceptions import ConfigurationError
 from foundation.settings import read_settings
@@ -28,6 +31,7 @@ from localkafka.cli import resolve as kafka_resolve
 from localkafka.cli import start as kafka_start
 from localkafka.cli import status as kafka_status
 from localkafka.cli import stop as kafka_stop
+from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
 from schemas.topics import ALL_TOPICS, SELFCHECK
 from streams.service import run_worker
@@ -159,6 +163,38 @@ def replay(
         f"(group {done.group_id}): {done.changes} privilege changes in {done.seconds:.1f} s",
         soft_wrap=True,
     )
+
+
+@app.command()
+def status(
+    group: Annotated[
+        str | None,
+        typer.Option(help="The worker group; default: <prefix>-privileges, as the worker's."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Where the deployment stands, read from Kafka: districts, lag, owners, dead letters."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
+            )
+        found = asyncio.run(
+            read_status(
+                settings.kafka_bootstrap_servers,
+                prefix=settings.topic_prefix,
+                group_id=group or f"{settings.topic_prefix}-privileges",
+                codec=default_codec(),
+                now=utc_now(),
+            )
+        )
+    if as_json:
+        console.print_json(json.dumps(found.as_json()))
+        return
+    for line in status_lines(found):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 @app.command()

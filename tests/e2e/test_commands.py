@@ -144,7 +144,8 @@ def test_clever_stream_prints_its_version(command_env: CommandEnv) -> None:
     [
         (), ("kafka",), ("kafka", "start"), ("kafka", "stop"), ("kafka", "status"),
         ("kafka", "resolve"), ("fake-clever",), ("poll",), ("worker",), ("topics", "create"),
-        ("topics", "list"), ("topics", "describe"), ("replay",), ("selfcheck",), ("demo",),
+        ("topics", "list"), ("topics", "describe"), ("replay",), ("status",), ("selfcheck",),
+        ("demo",),
     ],
     ids=lambda args: "-".join(args) or "clever-stream",
 )  # fmt: skip

@@ -26,6 +26,12 @@ class _DescribeConfigsResponse(Response):
 # Only the keys every version has and this project reads.
 
 @type_check_only
+class _DescribeGroupsResponse(Response):
+    # (error_code, group_id, state, protocol_type, protocol, members, ...); a member is
+    # (member_id, [group_instance_id,] client_id, client_host, metadata, assignment).
+    groups: list[tuple[object, ...]]
+
+@type_check_only
 class _PartitionDescription(TypedDict):
     partition: int
     replicas: list[int]
@@ -62,6 +68,9 @@ class AIOKafkaAdminClient:
     async def list_consumer_group_offsets(
         self, group_id: str
     ) -> dict[TopicPartition, OffsetAndMetadata]: ...
+    async def describe_consumer_groups(
+        self, group_ids: list[str]
+    ) -> list[_DescribeGroupsResponse]: ...
     # Each group as (group ID, protocol type).
     async def list_consumer_groups(
         self, broker_ids: list[int] | None = None
