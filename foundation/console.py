@@ -30,8 +30,43 @@ def reporting_errors(console: Console) -> Iterator[None]:
 
 
 def configure_logging(*, verbose: bool) -> None:
-    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only."""
+    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only; the
+    Kafka client's repeated warnings and errors once a minute each, with their count."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(found, RepeatedLines) for found in handler.filters):
+            handler.addFilter(RepeatedLines())
+
+
+class RepeatedLines(logging.Filter):
+    """Lets one record of a kind (logger and message template) through per ``window_s``,
+    and says how many of that kind it held back since.
+
+    A broker that is down makes aiokafka log the same connection error on every retry, a
+    thousand lines a minute; once a minute with a count says the same.
+    """
+
+    def __init__(self, *, prefixes: tuple[str, ...] = ("aiokafka",), window_s: float = 60.0):
+        super().__init__()
+        self._prefixes = prefixes
+        self._window_s = window_s
+        #: Kind -> (when one was last let through, how many held back since).
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self._prefixes):
+            return True
+        kind = (record.name, record.msg)
+        now = record.created
+        last = self._seen.get(kind)
+        if last is not None and now - last[0] < self._window_s:
+            self._seen[kind] = (last[0], last[1] + 1)
+            return False
+        held = 0 if last is None else last[1]
+        self._seen[kind] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} [and {held} more like it in the last {self._window_s:g} s]"
+        return True

@@ -69,6 +69,12 @@ class WorkerSettings(KafkaSettings):
         "request, in seconds: a raw record gives several outputs and table writes, each its "
         "own request without it. The native engine builds its batches itself.",
     )
+    stop_timeout_s: float = Field(
+        default=20.0,
+        gt=0,
+        description="How long a stopping worker may take to commit its open transactions; "
+        "what the broker has not taken by then is aborted (read again by the next owner).",
+    )
     raw_topic_prefix: str | None = Field(
         default=None,
         description="The prefix of the raw topic the worker reads; unset: the topic prefix. "

@@ -23,7 +23,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any, Final, TypeVar
 
@@ -97,6 +97,8 @@ class PrivilegeEngine:
         self.ready = asyncio.Event()
         #: What stopped a rebalance (aiokafka would only log it): the loop raises it.
         self._failure: BaseException | None = None
+        #: Set when the engine stops: a partition being taken then is given up.
+        self._stopping = asyncio.Event()
 
     # -- what the views read --------------------------------------------------------------
 
@@ -115,6 +117,7 @@ class PrivilegeEngine:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Join the group and process until ``stop`` is set; then commit and leave."""
+        self._stopping = stop
         settings = self._settings
         consumer_options: dict[str, Any] = {}
         if self._assignor is not None:
@@ -151,19 +154,32 @@ class PrivilegeEngine:
             await self._consumer.start()
             try:
                 await self._process_until(stop)
-                async with self._lock:
-                    await self._commit_all()
+                await self._final_commit()
             finally:
                 # After a failure the open transactions are aborted: nothing half-done commits.
                 async with self._lock:
                     await self._release(list(self._owned))
-                await self._consumer.stop()
+                await _stop_client(self._consumer)
         finally:
-            await restore_consumer.stop()
+            await _stop_client(restore_consumer)
             for backing in self._backings.values():
                 backing.close()
             self._backings.clear()
             self._log_counts()
+
+    async def _final_commit(self) -> None:
+        """Commit the open transactions before stopping, within ``stop_timeout_s``: what the
+        broker does not take by then (it is down, say) is aborted, by us or by its timeout."""
+        try:
+            async with asyncio.timeout(self._settings.stop_timeout_s):
+                async with self._lock:
+                    await self._commit_all()
+        except TimeoutError:
+            logger.warning(
+                "the open transactions did not commit within %g s; they are aborted, and their "
+                "records read again by the next owner",
+                self._settings.stop_timeout_s,
+            )
 
     async def _process_until(self, stop: asyncio.Event) -> None:
         """The loop: fetch, process, commit; a partition's commit never holds up the others.
@@ -301,9 +317,27 @@ class PrivilegeEngine:
             self._generation += 1
             for partition in sorted(partitions):
                 if partition not in self._owned:
-                    self._owned[partition] = await self._take(partition)
+                    taken = await self._unless_stopping(self._take(partition))
+                    if taken is None:
+                        return  # stopping: the partition is left to the group's next owner
+                    self._owned[partition] = taken
             if not self._running(self._restorer).busy:
                 self._now_ready()
+
+    async def _unless_stopping(self, step: Coroutine[Any, Any, _Part]) -> _Part | None:
+        """``step``'s result, or None if the engine stops first (``step`` is cancelled):
+        taking a partition waits on the broker, and must not hold a stop up while it is down."""
+        running = asyncio.ensure_future(step)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((running, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if running.done():
+            return running.result()
+        running.cancel()
+        await asyncio.wait((running,))
+        return None
 
     async def _release(self, partitions: Iterable[int]) -> None:
         for partition in list(partitions):
@@ -311,7 +345,12 @@ class PrivilegeEngine:
                 self._restorer.cancel(partition)
             task = self._owned.pop(partition, None)
             if task is not None:
-                await task.close()
+                try:
+                    async with asyncio.timeout(self._settings.stop_timeout_s):
+                        await task.close()
+                except TimeoutError:
+                    logger.warning("raw partition %d: its producer did not stop within %g s",
+                                   partition, self._settings.stop_timeout_s)  # fmt: skip
                 logger.info("raw partition %d released", partition)
 
     async def _take(self, partition: int) -> StreamTask:
@@ -370,6 +409,18 @@ class PrivilegeEngine:
         logger.error("rebalance failed: %s: %s", type(error).__name__, error)
         if self._failure is None:
             self._failure = error
+
+
+async def _stop_client(consumer: AIOKafkaConsumer) -> None:
+    """Stop ``consumer``. With the broker unreachable, aiokafka's fetcher re-raises the
+    cancellation of its own fetch task from ``stop``: that one is no cancellation of ours."""
+    try:
+        await consumer.stop()
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        logger.info("a consumer stopped with its fetch cancelled (the broker was unreachable)")
 
 
 class _Listener(ConsumerRebalanceListener):

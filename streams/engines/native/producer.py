@@ -74,7 +74,11 @@ class TransactionalProducer:
             request_timeout_ms=int(request_timeout_s * 1000),
         )
         # init_transactions: fences the previous owner and ends its open transaction.
-        await producer.start()
+        try:
+            await producer.start()
+        except BaseException:  # cancelled too (the worker stops): nothing left open
+            await producer.stop()
+            raise
         return cls(producer, group_id=app_id, name=name)
 
     async def partition_counts(self, topics: Iterable[str]) -> dict[str, int]:
