@@ -15,10 +15,11 @@ from pathlib import Path
 from rich.console import Console, Group
 from rich.table import Table
 
-from clever_stream.demo_pipeline import DemoDistrict, RunningPipeline, demo_pipeline
+from clever_stream.demo_pipeline import LEGEND, DemoDistrict, RunningPipeline, demo_pipeline
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from foundation.admin import TopicOutcome
+from foundation.console import RepeatedLines
 from foundation.signals import run_until_signalled, sigterm_as_interrupt
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 from localkafka.procs import is_alive
@@ -42,6 +43,8 @@ def run_demo(
     folder>-demo``), so a broker the user started (``local-kafka start``) is never touched.
     """
     kafka_settings = demo_kafka_settings(kafka_settings)
+    log_file = _logs_to_file(kafka_settings.resolved_state_dir / "demo.log")
+    console.print(f"The libraries' log goes to {log_file}", highlight=False, soft_wrap=True)
     broker: RunningBroker | None = None
     with sigterm_as_interrupt():
         try:
@@ -64,6 +67,23 @@ def run_demo(
             console.print(f"[red]Kafka pid {broker.pid} is still running[/red]")
         else:
             console.print(f"Kafka (pid {broker.pid}) stopped. Nothing is left running.")
+
+
+def _logs_to_file(path: Path) -> Path:
+    """Send every log record to ``path`` instead of the screen, which the demo keeps for the
+    pipeline's own output."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatedLines())
+    root.addHandler(handler)
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return path
 
 
 def demo_kafka_settings(settings: LocalKafkaSettings) -> LocalKafkaSettings:
@@ -111,12 +131,21 @@ async def _until_stopped(
         highlight=False,
         soft_wrap=True,
     )
+    console.print(LEGEND, highlight=False, soft_wrap=True)
     console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
-    if duration_s is None:
-        console.print("Press Ctrl-C to stop.")
-        await asyncio.Event().wait()
-    else:
-        await asyncio.sleep(duration_s)
+    try:
+        if duration_s is None:
+            console.print("Press Ctrl-C to stop.")
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(duration_s)
+    finally:
+        totals = pipeline.totals
+        console.print(
+            f"Shown: {totals['GRANTED']} granted, {totals['REVOKED']} revoked, "
+            f"{totals['CHANGED']} changed.",
+            highlight=False,
+        )
 
 
 def _where_everything_is(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from fakeclever import FakeClever, FakeDistrict
 from schemas.codec import default_codec
-from schemas.records import PrivilegeChange
+from schemas.records import Privilege, PrivilegeChange
 from schemas.topics import PRIVILEGE_CHANGES
 from schemas.values import CauseKind, ChangeKind
 from streams.engines import WorkerEngine, load_engine
@@ -52,6 +53,8 @@ class RunningPipeline:
     district: FakeDistrict
     changes_topic: str
     views_url: str
+    #: The privilege changes shown so far, by kind.
+    totals: Counter[str]
 
 
 @contextlib.asynccontextmanager
@@ -97,11 +100,14 @@ async def demo_pipeline(
                 bootstrap_servers=bootstrap_servers,
                 codec=default_codec(),
             )
+            totals: Counter[str] = Counter()
             tasks = [
                 group.create_task(_until_failed(worker), name="worker"),
                 group.create_task(runner.run(), name="poller"),
                 group.create_task(_trickle(district, shape), name="trickle"),
-                group.create_task(_tail(bootstrap_servers, changes_topic, console), name="tail"),
+                group.create_task(
+                    _tail(bootstrap_servers, changes_topic, console, totals), name="tail"
+                ),
             ]
             try:
                 yield RunningPipeline(
@@ -109,6 +115,7 @@ async def demo_pipeline(
                     district=district,
                     changes_topic=changes_topic,
                     views_url=f"http://127.0.0.1:{web_port}/districts/{district.id}",
+                    totals=totals,
                 )
             finally:
                 for task in tasks:
@@ -149,7 +156,7 @@ async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
         district.random_changes(shape.trickle_changes, seed=seed, quirks=True)
 
 
-async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
+async def _tail(bootstrap_servers: str, topic: str, console: Console, totals: Counter[str]) -> None:
     """Print each privilege change as a downstream read_committed consumer sees it."""
     codec = default_codec()
     consumer = AIOKafkaConsumer(
@@ -165,6 +172,7 @@ async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
             if message.value is None:  # the changes topic has no tombstones: nothing to show
                 continue
             change = codec.decode(message.value, PrivilegeChange)
+            totals[str(change.kind)] += 1
             console.print(_describe(change), highlight=False, soft_wrap=True)
     finally:
         await consumer.stop()
@@ -173,27 +181,47 @@ async def _tail(bootstrap_servers: str, topic: str, console: Console) -> None:
 _COLOURS = {ChangeKind.GRANTED: "green", ChangeKind.REVOKED: "red", ChangeKind.CHANGED: "yellow"}
 
 
+#: What the lines of the tail say, printed above them.
+LEGEND = (
+    "Each line is one privilege change a downstream service receives: [green]GRANTED[/green] "
+    "(the contact may now see the student's records), [red]REVOKED[/red] (no longer), "
+    "[yellow]CHANGED[/yellow] (the capacity changed: before -> after); the capacity is "
+    "Clever's relationship / contact type, and the cause the Clever event or sync behind it."
+)
+
+
+def _capacity(privilege: Privilege | None) -> str:
+    if privilege is None:
+        return "-"
+    return f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}"
+
+
 def _describe(change: PrivilegeChange) -> str:
-    """One line per change: IDs, capacities and cause, never a name, phone or email."""
-    privilege = change.after or change.before
-    capacity = (
-        f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}"
-        if privilege
-        else ""
-    )
+    """One line per change, in plain words: IDs, capacities and cause, never a name, phone or
+    email."""
     cause = change.cause
     why = (
-        f"{cause.clever_event_type} {cause.clever_event_id}"
+        f"Clever event {cause.clever_event_id} ({cause.clever_event_type})"
         if cause.kind == CauseKind.CLEVER_EVENT
         else f"{cause.kind.lower()} {cause.sync_id}"
     )
     reissued = (
-        f" (reissued from {change.reissued_from_contact_id})"
+        f", reissued from contact {change.reissued_from_contact_id}"
         if change.reissued_from_contact_id
         else ""
     )
-    colour = _COLOURS.get(change.kind, "white")
-    return (
-        f"district {change.district_id}  [{colour}]{change.kind:<8}[/{colour}] contact "
-        f"{change.contact_id} -> student {change.student_id}  {capacity}{reissued}  ({why})"
-    )
+    who = f"contact {change.contact_id}"
+    student = f"student {change.student_id}"
+    if change.kind == ChangeKind.GRANTED:
+        what = f"[green]GRANTED[/green]  {who} may now see {student} as {_capacity(change.after)}"
+    elif change.kind == ChangeKind.REVOKED:
+        what = (
+            f"[red]REVOKED[/red]  {who} may no longer see {student} "
+            f"(was {_capacity(change.before)})"
+        )
+    else:
+        what = (
+            f"[yellow]CHANGED[/yellow]  {who} sees {student} as {_capacity(change.before)} -> "
+            f"{_capacity(change.after)}"
+        )
+    return f"{what}{reissued}; because of {why} (district {change.district_id})"

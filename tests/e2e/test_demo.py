@@ -64,6 +64,14 @@ def test_the_demo_runs_until_interrupted_and_leaves_no_java_behind(
     assert match, output
     assert not is_alive(int(match[1]))
     assert "Nothing is left running." in output
+    # The screen is the pipeline's: a legend, totals on exit, no library's log line.
+    assert "Each line is one privilege change" in output
+    assert re.search(r"Shown: \d+ granted, \d+ revoked, \d+ changed\.", output), output
+    assert "aiokafka" not in output
+    assert " WARNING " not in output
+    assert " ERROR " not in output
+    assert "Traceback" not in output
+    assert (tmp_path / "broker-demo" / "demo.log").is_file()
     marker = BrokerLayout((tmp_path / "broker-demo").resolve()).command_line_marker
     assert pids_with_argument(marker) == []
 
