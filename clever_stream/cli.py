@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from clever_stream.dead_letters import Letter, chosen, read_letters, replay_letters
 from clever_stream.demo import run_demo
 from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
@@ -33,7 +35,7 @@ from localkafka.cli import status as kafka_status
 from localkafka.cli import stop as kafka_stop
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
-from schemas.topics import ALL_TOPICS, SELFCHECK
+from schemas.topics import ALL_TOPICS, RAW_EVENTS, SELFCHECK
 from streams.service import run_worker
 from streams.settings import WorkerSettings
 
@@ -195,6 +197,85 @@ def status(
         return
     for line in status_lines(found):
         console.print(line, highlight=False, soft_wrap=True)
+
+
+dead_letters_app = typer.Typer(
+    help="What the workers could not process, by reason; and putting it back after a fix.",
+    no_args_is_help=True,
+)
+app.add_typer(dead_letters_app, name="dead-letters")
+ReasonOption = Annotated[
+    str | None, typer.Option(help="Only letters of this reason (their error type).")
+]
+DistrictOption = Annotated[str | None, typer.Option(help="Only letters of this district.")]
+
+
+@dead_letters_app.command("show")
+def dead_letters_show(reason: ReasonOption = None, district: DistrictOption = None) -> None:
+    """Each dead letter: where it sits, its reason, district and origin (never its content)."""
+    settings = _cli_settings()
+    letters = chosen(_letters(settings), reason=reason, district=district)
+    for found in letters:
+        letter = found.letter
+        origin = (
+            f"{letter.source_topic}[{letter.source_partition}]@{letter.source_offset}"
+            if letter.source_topic
+            else letter.source_url or "unknown origin"
+        )
+        console.print(
+            f"[{found.partition}]@{found.offset} {letter.error_type} district "
+            f"{letter.district_id or '-'} from {origin} at {letter.failed_at:%Y-%m-%d %H:%M:%S}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    reasons = Counter(found.letter.error_type for found in letters)
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(reasons.items()))
+    console.print(f"{len(letters)} dead letters" + (f": {summary}" if summary else ""))
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    reason: ReasonOption = None,
+    district: DistrictOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Say what would be replayed, and stop.")] = False,
+) -> None:
+    """Append the chosen letters' original records to the raw topic again, once fixed."""
+    settings = _cli_settings()
+    letters = chosen(_letters(settings), reason=reason, district=district)
+    if dry_run:
+        console.print(f"{len(letters)} dead letters would be replayed (dry run).")
+        return
+    with reporting_errors(errors):
+        appended = asyncio.run(
+            replay_letters(
+                settings.kafka_bootstrap_servers or "",
+                letters,
+                prefix=settings.topic_prefix,
+                transactional_id=f"{settings.topic_prefix}-dead-letters-replay",
+            )
+        )
+    console.print(
+        f"Appended {appended} records to {RAW_EVENTS.name(settings.topic_prefix)} "
+        f"({len(letters) - appended} letters had no original record).",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _letters(settings: CliSettings) -> list[Letter]:
+    with reporting_errors(errors):
+        if not settings.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "KAFKA_BOOTSTRAP_SERVERS is not set",
+                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
+            )
+        return asyncio.run(
+            read_letters(
+                settings.kafka_bootstrap_servers,
+                prefix=settings.topic_prefix,
+                codec=default_codec(),
+            )
+        )
 
 
 @app.command()

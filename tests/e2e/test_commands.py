@@ -145,7 +145,7 @@ def test_clever_stream_prints_its_version(command_env: CommandEnv) -> None:
         (), ("kafka",), ("kafka", "start"), ("kafka", "stop"), ("kafka", "status"),
         ("kafka", "resolve"), ("fake-clever",), ("poll",), ("worker",), ("topics", "create"),
         ("topics", "list"), ("topics", "describe"), ("replay",), ("status",), ("selfcheck",),
-        ("demo",),
+        ("demo",), ("dead-letters",), ("dead-letters", "show"), ("dead-letters", "replay"),
     ],
     ids=lambda args: "-".join(args) or "clever-stream",
 )  # fmt: skip

@@ -1,0 +1,113 @@
+"""``clever-stream dead-letters``: what could not be processed, and putting it back after a fix.
+
+``show`` reads the dead-letter topic: each letter's reason, district and origin (never its
+record's content, which may hold personal data). ``replay`` appends the original records of
+the chosen letters to the raw topic again, in one transaction, keyed as they were, so that a
+worker with the fix applies them; the letters stay where they are. A replayed event is
+applied after the district's records that came since, as a new event would be; an event ID
+applied already changes nothing (docs/topics.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from foundation.kafka_errors import kafka_errors
+from schemas.codec import Codec
+from schemas.records import DeadLetter
+from schemas.topics import DEAD_LETTERS, RAW_EVENTS
+
+
+@dataclass(frozen=True, kw_only=True)
+class Letter:
+    """A dead letter and where it sits on the dead-letter topic."""
+
+    partition: int
+    offset: int
+    letter: DeadLetter
+
+
+async def read_letters(bootstrap_servers: str, *, prefix: str, codec: Codec) -> list[Letter]:
+    """Every committed dead letter of the deployment of ``prefix``, partition by partition."""
+    topic = DEAD_LETTERS.name(prefix)
+    with kafka_errors("read the dead letters", bootstrap_servers):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            present = topic in await admin.list_topics()
+            described = await admin.describe_topics([topic]) if present else []
+        finally:
+            await admin.close()
+        if not described:
+            return []
+        tps = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            ends = await consumer.end_offsets(tps)
+            found: list[Letter] = []
+            for tp in sorted(tps, key=lambda tp: tp.partition):
+                while await consumer.position(tp) < ends[tp]:
+                    batches = await consumer.getmany(tp, timeout_ms=500)
+                    found += [
+                        Letter(
+                            partition=tp.partition,
+                            offset=message.offset,
+                            letter=codec.decode(message.value, DeadLetter),
+                        )
+                        for message in batches.get(tp, [])
+                        if message.value is not None
+                    ]
+            return found
+        finally:
+            await consumer.stop()
+
+
+def chosen(letters: Iterable[Letter], *, reason: str | None, district: str | None) -> list[Letter]:
+    """The letters of ``reason`` (their error type) and ``district``, where given."""
+    return [
+        found
+        for found in letters
+        if (reason is None or found.letter.error_type == reason)
+        and (district is None or found.letter.district_id == district)
+    ]
+
+
+async def replay_letters(
+    bootstrap_servers: str, letters: list[Letter], *, prefix: str, transactional_id: str
+) -> int:
+    """Append the original records of ``letters`` to the raw topic, in one transaction; how
+    many were appended (a letter without its original record is left out)."""
+    raw_topic = RAW_EVENTS.name(prefix)
+    records = [
+        (found.letter.original_key, found.letter.original_value)
+        for found in letters
+        if found.letter.original_value is not None
+    ]
+    if not records:
+        return 0
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        transactional_id=transactional_id,
+        enable_idempotence=True,
+        acks="all",
+    )
+    with kafka_errors("append the dead letters' records to the raw topic", bootstrap_servers):
+        await producer.start()
+        try:
+            async with producer.transaction():
+                for key, value in records:
+                    await producer.send(raw_topic, key=key, value=value)
+        finally:
+            await producer.stop()
+    return len(records)
