@@ -97,6 +97,7 @@ async def ensure_topics(
                     hint="check the broker's log, the topic settings and the ACLs of this client",
                 )
         existing.update({name: wanted[name].partitions or partitions for name in created})
+        await await_in_sync(admin, sorted(created), timeout_ms=timeout_ms)
         raced = [name for name in missing if name not in created]
         if raced:
             existing.update(await _await_partition_counts(admin, raced, timeout_ms=timeout_ms))
@@ -118,8 +119,10 @@ async def create_missing_topics(
     if not missing:
         return
     response = await admin.create_topics(missing, timeout_ms=timeout_ms)
+    created = []
     for name, error_code, *rest in response.topic_errors:
         if error_code == _NO_ERROR:
+            created.append(name)
             logger.info("created %s %s", what, name)
         elif error_code != _TOPIC_ALREADY_EXISTS:
             detail = rest[0] if rest and rest[0] else for_code(error_code).__name__
@@ -127,6 +130,31 @@ async def create_missing_topics(
                 f"Kafka refused to create {what} {name}: {detail}",
                 hint="check the broker's log and the ACLs of this client",
             )
+    await await_in_sync(admin, created, timeout_ms=timeout_ms)
+
+
+async def await_in_sync(admin: AIOKafkaAdminClient, names: list[str], *, timeout_ms: int) -> None:
+    """Wait until every partition of the topics ``names`` has a leader and an in-sync replica.
+
+    A topic just created has neither for a moment: a producer writing to it then is told
+    ``NotEnoughReplicasError`` and retries, which aiokafka logs as a warning. Waiting here
+    keeps that out of the logs. A topic that does not settle in time is left to those retries.
+    """
+    if not names:
+        return
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            while True:
+                described = await admin.describe_topics(names)
+                if all(
+                    partition["leader"] >= 0 and partition["isr"]
+                    for topic in described
+                    for partition in topic["partitions"]
+                ) and len(described) == len(names):
+                    return
+                await asyncio.sleep(_METADATA_POLL_S)
+    except TimeoutError:
+        logger.info("topics %s have no in-sync replica yet; producers will retry", names)
 
 
 async def _await_partition_counts(

@@ -34,7 +34,9 @@ class _DescribeGroupsResponse(Response):
 @type_check_only
 class _PartitionDescription(TypedDict):
     partition: int
+    leader: int
     replicas: list[int]
+    isr: list[int]
 
 @type_check_only
 class _TopicDescription(TypedDict):
