@@ -42,6 +42,7 @@ def run_demo(
     A local broker of the demo's own runs from a state folder of its own (``<state
     folder>-demo``), so a broker the user started (``local-kafka start``) is never touched.
     """
+    started = time.perf_counter()
     kafka_settings = demo_kafka_settings(kafka_settings)
     log_file = _logs_to_file(kafka_settings.resolved_state_dir / "demo.log")
     console.print(f"The libraries' log goes to {log_file}", highlight=False, soft_wrap=True)
@@ -50,13 +51,19 @@ def run_demo(
         try:
             if not kafka_settings.bootstrap_servers:
                 console.print(
-                    "Starting a local Kafka broker "
+                    "1/4 Starting a local Kafka broker "
                     "(the first run resolves it from Maven Central)..."
                 )
             with local_kafka(kafka_settings, fresh=fresh) as broker:
                 asyncio.run(
                     run_until_signalled(
-                        _serve(broker, settings, console=console, duration_s=duration_s)
+                        _serve(
+                            broker,
+                            settings,
+                            console=console,
+                            duration_s=duration_s,
+                            started=started,
+                        )
                     )
                 )
                 console.print("Stopping...")
@@ -93,11 +100,20 @@ def demo_kafka_settings(settings: LocalKafkaSettings) -> LocalKafkaSettings:
 
 
 async def _serve(
-    broker: RunningBroker, settings: CliSettings, *, console: Console, duration_s: float | None
+    broker: RunningBroker,
+    settings: CliSettings,
+    *,
+    console: Console,
+    duration_s: float | None,
+    started: float,
 ) -> None:
-    started = time.perf_counter()
+    """Set the pipeline up, step by step, then run it; ``started`` is when the demo began."""
+    console.print(f"2/4 Creating the pipeline's topics ({time.perf_counter() - started:.1f}s)...")
     topics = await ensure_pipeline_topics(
         broker.bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
+    )
+    console.print(
+        f"3/4 Proving a transactional round trip ({time.perf_counter() - started:.1f}s)..."
     )
     round_trip = await transactional_round_trip(
         broker.bootstrap_servers,
@@ -105,6 +121,10 @@ async def _serve(
         timeout_s=settings.kafka_timeout_s,
     )
     console.print(_where_everything_is(broker, topics, round_trip))
+    console.print(
+        f"4/4 Starting a fake Clever district, the poller and a worker "
+        f"({time.perf_counter() - started:.1f}s)..."
+    )
     with tempfile.TemporaryDirectory(prefix="clever-stream-demo-worker-") as data_dir:
         async with demo_pipeline(
             broker.bootstrap_servers,
@@ -132,7 +152,7 @@ async def _until_stopped(
         soft_wrap=True,
     )
     console.print(LEGEND, highlight=False, soft_wrap=True)
-    console.print(f"Ready in {time.perf_counter() - started:.1f}s.")
+    console.print(f"Ready in {time.perf_counter() - started:.1f}s since the demo began.")
     try:
         if duration_s is None:
             console.print("Press Ctrl-C to stop.")
