@@ -147,13 +147,9 @@ def replay(
     """Rebuild the raw topic (CLEVER_STREAM_TOPIC_PREFIX) into fresh outputs, then stop."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "KAFKA_BOOTSTRAP_SERVERS is not set",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
-            )
+        bootstrap = _cluster(settings)
         worker = replay_settings(
-            settings.kafka_bootstrap_servers,
+            bootstrap,
             live_prefix=settings.topic_prefix,
             to_prefix=to_prefix,
             districts=district or (),
@@ -178,14 +174,10 @@ def status(
     """Where the deployment stands, read from Kafka: districts, lag, owners, dead letters."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "KAFKA_BOOTSTRAP_SERVERS is not set",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
-            )
+        bootstrap = _cluster(settings)
         found = asyncio.run(
             read_status(
-                settings.kafka_bootstrap_servers,
+                bootstrap,
                 prefix=settings.topic_prefix,
                 group_id=group or f"{settings.topic_prefix}-privileges",
                 codec=default_codec(),
@@ -248,7 +240,7 @@ def dead_letters_replay(
     with reporting_errors(errors):
         appended = asyncio.run(
             replay_letters(
-                settings.kafka_bootstrap_servers or "",
+                _cluster(settings),
                 letters,
                 prefix=settings.topic_prefix,
                 transactional_id=f"{settings.topic_prefix}-dead-letters-replay",
@@ -264,14 +256,10 @@ def dead_letters_replay(
 
 def _letters(settings: CliSettings) -> list[Letter]:
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "KAFKA_BOOTSTRAP_SERVERS is not set",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the deployment's cluster",
-            )
+        bootstrap = _cluster(settings)
         return asyncio.run(
             read_letters(
-                settings.kafka_bootstrap_servers,
+                bootstrap,
                 prefix=settings.topic_prefix,
                 codec=default_codec(),
             )
@@ -283,11 +271,7 @@ def selfcheck() -> None:
     """Prove the cluster serves transactions: an aborted and a committed write, read back."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "selfcheck checks a cluster, and KAFKA_BOOTSTRAP_SERVERS names none",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the cluster to check",
-            )
+        _cluster(settings)  # a cluster to check: never one started here
     with reporting_errors(errors), local_kafka(_local_kafka_settings()) as broker:
         trip = asyncio.run(_selfcheck(broker.bootstrap_servers, settings))
     console.print(
@@ -310,15 +294,9 @@ def topics_create() -> None:
     """Create the pipeline's missing topics on KAFKA_BOOTSTRAP_SERVERS (idempotent)."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "KAFKA_BOOTSTRAP_SERVERS is not set",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port (`local-kafka start` prints one)",
-            )
+        bootstrap = _cluster(settings)
         outcomes = asyncio.run(
-            ensure_pipeline_topics(
-                settings.kafka_bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
-            )
+            ensure_pipeline_topics(bootstrap, settings, timeout_s=settings.kafka_timeout_s)
         )
     for outcome in outcomes:
         verb = "created" if outcome.created else "exists "
@@ -340,14 +318,8 @@ def topics_describe() -> None:
     """Print every topic of the pipeline as the cluster has it: partitions, replicas, records."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError(
-                "KAFKA_BOOTSTRAP_SERVERS is not set",
-                hint="export KAFKA_BOOTSTRAP_SERVERS=host:port of the cluster to describe",
-            )
-        topics = asyncio.run(
-            describe_topics(settings.kafka_bootstrap_servers, prefix=settings.topic_prefix)
-        )
+        bootstrap = _cluster(settings)
+        topics = asyncio.run(describe_topics(bootstrap, prefix=settings.topic_prefix))
     for topic in topics:
         console.print(topic.name, soft_wrap=True, highlight=False)
         if topic.partitions == 0:
@@ -375,3 +347,15 @@ def _local_kafka_settings() -> LocalKafkaSettings:
     """The local broker's settings; a mistake in them is one line, no traceback."""
     with reporting_errors(errors):
         return read_settings(LocalKafkaSettings, what="the local broker")
+
+
+def _cluster(settings: CliSettings) -> str:
+    """The cluster a command works on (KAFKA_BOOTSTRAP_SERVERS); without one, a
+    ``ConfigurationError`` saying what to set."""
+    if not settings.kafka_bootstrap_servers:
+        raise ConfigurationError(
+            "this command works on a cluster, and KAFKA_BOOTSTRAP_SERVERS names none",
+            hint="export KAFKA_BOOTSTRAP_SERVERS=host:port (`clever-stream kafka start` prints "
+            "one for a local broker)",
+        )
+    return settings.kafka_bootstrap_servers

@@ -41,7 +41,7 @@ def test_topics_create_needs_a_cluster_and_says_how(command_env: CommandEnv) -> 
     finished = run_command("clever_stream", "topics", "create", env=command_env())
 
     assert finished.code == PROJECT_ERROR
-    assert "KAFKA_BOOTSTRAP_SERVERS is not set" in finished.output
+    assert "KAFKA_BOOTSTRAP_SERVERS names none" in finished.output
     assert "What to do:" in finished.output
     assert "Traceback" not in finished.output
 
