@@ -7,19 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from fakeclever import FakeClever
-from schemas.keys import district_key
-from schemas.topics import RAW_EVENTS
 from tests.e2e.conftest import CommandEnv, Finished, run_command
-from tests.integration.connectors.poller_harness import (
-    caught_up,
-    district_entry,
-    poller_settings,
-    running_poller,
-)
-from tests.integration.streams.worker_harness import running_worker, worker_settings
+from tests.e2e.deployment import live_deployment, send_unreadable
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -39,30 +30,19 @@ async def test_dead_letters_are_shown_and_replayed_through_the_raw_topic(
     district = fake.add_district(seed=71, contacts=10)
     prefix = unique_name("letters")
     env = command_env(KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX=prefix)
-    async with fake.serve() as base_url:
-        poller = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
-        worker = worker_settings(bootstrap_servers, prefix, None, tmp_path)
-        async with running_poller(poller), running_worker(worker):
-            await caught_up(poller, district)
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
-            await producer.start()
-            try:
-                await producer.send_and_wait(
-                    RAW_EVENTS.name(prefix), key=district_key(district.id), value=b"not avro"
-                )
-            finally:
-                await producer.stop()
+    async with live_deployment(bootstrap_servers, prefix, fake, district, tmp_path):
+        await send_unreadable(bootstrap_servers, prefix, district.id)
 
-            async def shown(count: int) -> bool:
-                found = await dead_letters(env, "show", "--district", district.id)
-                assert found.code == 0, found.output
-                return f"{count} dead letters: DecodeError {count}" in found.output
+        async def shown(count: int) -> bool:
+            found = await dead_letters(env, "show", "--district", district.id)
+            assert found.code == 0, found.output
+            return f"{count} dead letters: DecodeError {count}" in found.output
 
-            await eventually(lambda: shown(1), timeout_s=60, what="one dead letter shown")
-            dry = await dead_letters(env, "replay", "--dry-run")
-            replayed = await dead_letters(env, "replay", "--reason", "DecodeError")
-            # Still not a record: the worker dead-letters it once more.
-            await eventually(lambda: shown(2), timeout_s=60, what="the replayed letter again")
+        await eventually(lambda: shown(1), timeout_s=60, what="one dead letter shown")
+        dry = await dead_letters(env, "replay", "--dry-run")
+        replayed = await dead_letters(env, "replay", "--reason", "DecodeError")
+        # Still not a record: the worker dead-letters it once more.
+        await eventually(lambda: shown(2), timeout_s=60, what="the replayed letter again")
 
     assert "1 dead letters would be replayed (dry run)." in dry.output
     assert replayed.code == 0, replayed.output

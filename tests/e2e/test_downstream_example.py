@@ -16,13 +16,8 @@ from pathlib import Path
 import pytest
 
 from fakeclever import FakeClever
-from tests.integration.connectors.poller_harness import (
-    caught_up,
-    district_entry,
-    poller_settings,
-    running_poller,
-)
-from tests.integration.streams.worker_harness import converge, running_worker, worker_settings
+from tests.e2e.deployment import live_deployment
+from tests.integration.streams.worker_harness import converge
 
 pytestmark = pytest.mark.e2e
 
@@ -46,15 +41,10 @@ async def test_the_downstream_bootstrap_example_reaches_clevers_truth(
     fake = FakeClever()
     district = fake.add_district(seed=61, contacts=25)
     prefix = unique_name("downstream")
-    async with fake.serve() as base_url:
-        poller = poller_settings(bootstrap_servers, base_url, prefix, [district_entry(district)])
-        worker = worker_settings(bootstrap_servers, prefix, None, tmp_path)
-        async with running_poller(poller), running_worker(worker):
-            await caught_up(poller, district)
-            district.random_changes(25, seed=2)
-            await caught_up(poller, district)
-            await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
-            found = run_example(bootstrap_servers, prefix)
+    async with live_deployment(bootstrap_servers, prefix, fake, district, tmp_path):
+        district.random_changes(25, seed=2)
+        await converge(bootstrap_servers, prefix, district.ground_truth, timeout_s=60)
+        found = run_example(bootstrap_servers, prefix)
 
     assert set(found) == {district.id}
     assert {tuple(pair) for pair in found[district.id]} == district.ground_truth()
