@@ -29,6 +29,7 @@ from typing import Any
 
 import fastavro
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from fastavro.schema import load_schema
 
 HISTORY = Path(__file__).resolve().parents[1] / "schemas" / "history"
@@ -67,35 +68,35 @@ async def read_to(
     return found
 
 
-async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    """The partitions of ``topic``, once the consumer's metadata knows them."""
-    for _ in range(100):
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions:
-            return [TopicPartition(topic, p) for p in sorted(partitions)]
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"no topic {topic}")
+async def partitions_of(bootstrap_servers: str, *topics: str) -> list[list[TopicPartition]]:
+    """The partitions of each of ``topics``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = {topic["topic"]: topic for topic in await admin.describe_topics(list(topics))}
+    finally:
+        await admin.close()
+    return [
+        [TopicPartition(topic, p["partition"]) for p in described[topic]["partitions"]]
+        for topic in topics
+    ]
 
 
 async def bootstrap(bootstrap_servers: str, prefix: str, follow_seconds: float) -> Pairs:
     """The live pairs: the state topic, then the changes since (see the module's doc)."""
     state_topic = f"{prefix}.privileges.state.v1"
     changes_topic = f"{prefix}.privileges.changes.v1"
+    changes, state = await partitions_of(bootstrap_servers, changes_topic, state_topic)
     consumer = AIOKafkaConsumer(
-        state_topic,
-        changes_topic,
         bootstrap_servers=bootstrap_servers,
         isolation_level="read_committed",
         enable_auto_commit=False,
+        auto_offset_reset="earliest",  # the state topic is read from its start
     )
     await consumer.start()
     try:
-        changes = await partitions_of(consumer, changes_topic)
-        state = await partitions_of(consumer, state_topic)
-        consumer.unsubscribe()
         consumer.assign([*changes, *state])
         since = await consumer.end_offsets(changes)  # 1.
-        await consumer.seek_to_beginning(*state)
         state_schema, change_schema = released(STATE), released(CHANGE)
         pairs: Pairs = {}
         for key, value in await read_to(consumer, await consumer.end_offsets(state)):  # 2.
