@@ -301,7 +301,7 @@ class PartitionTransaction:
             return progress
         deleted = self._format.decode_progress(deleted_data).recently_deleted
         self._deleted[district_id] = deleted
-        return _with_deleted(progress, deleted)
+        return replace(progress, recently_deleted=deleted)
 
     def _ids(self, table: str, district_id: str) -> list[str]:
         """The IDs of ``district_id`` in ``table``: the backing's, with this transaction's
@@ -335,7 +335,3 @@ def _present(value: object) -> bool:
     if isinstance(value, ContactGrants):
         return bool(value.grants)
     return True
-
-
-def _with_deleted(progress: DistrictProgress, deleted: DistrictDeleted) -> DistrictProgress:
-    return replace(progress, recently_deleted=deleted)
