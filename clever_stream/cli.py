@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from importlib.metadata import version as package_version
 from typing import Annotated
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from clever_stream.dead_letters import Letter, chosen, read_letters, replay_letters
 from clever_stream.demo import run_demo
+from clever_stream.partitions import grow_partitions, growth_lines
 from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
@@ -35,7 +37,7 @@ from localkafka.cli import status as kafka_status
 from localkafka.cli import stop as kafka_stop
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
-from schemas.topics import ALL_TOPICS, RAW_EVENTS, SELFCHECK
+from schemas.topics import ALL_TOPICS, POLLER_CURSORS, RAW_EVENTS, SELFCHECK
 from streams.service import run_worker
 from streams.settings import WorkerSettings
 
@@ -188,6 +190,53 @@ def status(
         console.print_json(json.dumps(found.as_json()))
         return
     for line in status_lines(found):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+partitions_app = typer.Typer(
+    help="The raw topic's partitions: how the workers' work is split.", no_args_is_help=True
+)
+app.add_typer(partitions_app, name="partitions")
+
+
+@partitions_app.command("grow")
+def partitions_grow(
+    to: Annotated[int, typer.Option("--to", min=1, help="The raw topic's new partition count.")],
+    dry_run: Annotated[
+        bool, typer.Option(help="Check and say what would change, and change nothing.")
+    ] = False,
+    group: Annotated[
+        str | None,
+        typer.Option(help="The worker group; default: <prefix>-privileges, as the worker's."),
+    ] = None,
+    poller_id_prefix: Annotated[
+        str | None,
+        typer.Option(
+            help="The pollers' transactional ID prefix (CLEVER_POLLER_TRANSACTIONAL_ID_PREFIX); "
+            "default: <prefix>-poller."
+        ),
+    ] = None,
+) -> None:
+    """Grow the raw topic and the workers' changelogs to --to partitions, pollers and workers
+    stopped; the outputs and their consumers are untouched."""
+    settings = _cli_settings()
+    prefix = settings.topic_prefix
+    started = time.monotonic()
+    with reporting_errors(errors):
+        bootstrap = _cluster(settings)
+        plan = asyncio.run(
+            grow_partitions(
+                bootstrap,
+                raw_topic=RAW_EVENTS.name(prefix),
+                cursors_topic=POLLER_CURSORS.name(prefix),
+                group_id=group or f"{prefix}-privileges",
+                poller_id_prefix=poller_id_prefix or f"{prefix}-poller",
+                target=to,
+                dry_run=dry_run,
+                timeout_s=settings.kafka_timeout_s,
+            )
+        )
+    for line in growth_lines(plan, dry_run=dry_run, seconds=time.monotonic() - started):
         console.print(line, highlight=False, soft_wrap=True)
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 
 from foundation.kafka_errors import kafka_errors
+from foundation.reading import partition_counts, read_committed
 from schemas.codec import Codec
 from schemas.records import DeadLetter
 from schemas.topics import DEAD_LETTERS, RAW_EVENTS
@@ -35,42 +35,17 @@ async def read_letters(bootstrap_servers: str, *, prefix: str, codec: Codec) -> 
     """Every committed dead letter of the deployment of ``prefix``, partition by partition."""
     topic = DEAD_LETTERS.name(prefix)
     with kafka_errors("read the dead letters", bootstrap_servers):
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-        await admin.start()
-        try:
-            present = topic in await admin.list_topics()
-            described = await admin.describe_topics([topic]) if present else []
-        finally:
-            await admin.close()
-        if not described:
-            return []
-        tps = [TopicPartition(topic, p["partition"]) for p in described[0]["partitions"]]
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
-            isolation_level="read_committed",
-            enable_auto_commit=False,
+        counts = await partition_counts(bootstrap_servers, [topic])
+        records = await read_committed(bootstrap_servers, topic, counts.get(topic, 0))
+    return [
+        Letter(
+            partition=record.partition,
+            offset=record.offset,
+            letter=codec.decode(record.value, DeadLetter),
         )
-        await consumer.start()
-        try:
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
-            found: list[Letter] = []
-            for tp in sorted(tps, key=lambda tp: tp.partition):
-                while await consumer.position(tp) < ends[tp]:
-                    batches = await consumer.getmany(tp, timeout_ms=500)
-                    found += [
-                        Letter(
-                            partition=tp.partition,
-                            offset=message.offset,
-                            letter=codec.decode(message.value, DeadLetter),
-                        )
-                        for message in batches.get(tp, [])
-                        if message.value is not None
-                    ]
-            return found
-        finally:
-            await consumer.stop()
+        for record in records
+        if record.value is not None
+    ]
 
 
 def chosen(letters: Iterable[Letter], *, reason: str | None, district: str | None) -> list[Letter]:

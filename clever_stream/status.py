@@ -13,11 +13,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from foundation.kafka_errors import kafka_errors
+from foundation.reading import partition_counts, read_committed
 from schemas.codec import Codec
 from schemas.records import DeadLetter, PollerCursor
 from schemas.topics import DEAD_LETTERS, POLLER_CURSORS, RAW_EVENTS
@@ -97,12 +98,17 @@ async def read_status(
 ) -> Status:
     """The status of the deployment of ``prefix`` and its worker group ``group_id``."""
     with kafka_errors("read the deployment's status", bootstrap_servers):
-        counts = await _partition_counts(
+        counts = await partition_counts(
             bootstrap_servers,
             [spec.name(prefix) for spec in (POLLER_CURSORS, DEAD_LETTERS, RAW_EVENTS)],
         )
-        cursors = await _read_topic(bootstrap_servers, POLLER_CURSORS.name(prefix), counts)
-        letters = await _read_topic(bootstrap_servers, DEAD_LETTERS.name(prefix), counts)
+        cursors_topic, letters_topic = POLLER_CURSORS.name(prefix), DEAD_LETTERS.name(prefix)
+        cursors = await read_committed(
+            bootstrap_servers, cursors_topic, counts.get(cursors_topic, 0)
+        )
+        letters = await read_committed(
+            bootstrap_servers, letters_topic, counts.get(letters_topic, 0)
+        )
         partitions, group_state = await _raw_partitions(
             bootstrap_servers, RAW_EVENTS.name(prefix), group_id, counts
         )
@@ -152,45 +158,6 @@ def _district(cursor: PollerCursor, now: datetime) -> DistrictState:
         sync_role=cursor.sync_role,
         sync_records=cursor.sync_records,
     )
-
-
-async def _partition_counts(bootstrap_servers: str, topics: list[str]) -> dict[str, int]:
-    """How many partitions each of ``topics`` that exists has."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        present = sorted(set(topics) & set(await admin.list_topics()))
-        described = await admin.describe_topics(present) if present else []
-    finally:
-        await admin.close()
-    return {topic["topic"]: len(topic["partitions"]) for topic in described}
-
-
-async def _read_topic(
-    bootstrap_servers: str, topic: str, counts: dict[str, int]
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every committed record of ``topic`` now (none if it does not exist)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    tps = [TopicPartition(topic, partition) for partition in range(counts.get(topic, 0))]
-    if not tps:
-        return []
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
-        found: list[ConsumerRecord[bytes, bytes]] = []
-        for tp in tps:
-            while await consumer.position(tp) < ends[tp]:
-                batches = await consumer.getmany(tp, timeout_ms=500)
-                found.extend(batches.get(tp, []))
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def _raw_partitions(

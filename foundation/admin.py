@@ -65,9 +65,9 @@ async def ensure_topics(
 
     ``partitions`` applies to the topics whose definition does not fix their own count.
 
-    An existing topic keeps its partitions (adding partitions would move districts between
-    partitions and break their order, so that stays an operator's decision) and is reported
-    with the count it has.
+    An existing topic keeps its partitions (adding partitions moves districts between
+    partitions: ``clever-stream partitions grow`` does that, with the state that must follow)
+    and is reported with the count it has.
     """
     wanted = {spec.name(prefix): spec for spec in specs}
     existing = await _partition_counts(admin, list(wanted))

@@ -54,6 +54,14 @@ def table_key(*parts: str) -> bytes:
     return SEPARATOR.join(parts).encode("utf-8")
 
 
+def district_of_key(key: bytes) -> str:
+    """The district of a table key (its first part); ValueError if it names none."""
+    district = key.split(SEPARATOR.encode("utf-8"), 1)[0].decode("utf-8")
+    if not district:
+        raise ValueError("a table key without a district")
+    return district
+
+
 def district_prefix(district_id: str) -> bytes:
     """The start of every key of ``district_id`` in the tables keyed ``district/<id>``."""
     return table_key(district_id, "")

@@ -218,12 +218,18 @@ def _describe(message: Message) -> str:
     return f"{head} {obj.get('id')} {sorted(obj.get('roles') or {})} {listing}"
 
 
-def check(districts: list[FakeDistrict], topics: dict[str, list[Message]]) -> None:
-    """Each district's outputs agree with the model fed the district's raw records."""
+def check(
+    districts: list[FakeDistrict],
+    topics: dict[str, list[Message]],
+    *,
+    raw: dict[str, list[Message]] | None = None,
+) -> None:
+    """Each district's outputs agree with the model fed the district's raw records: in the
+    order of ``raw`` where given, else of the raw topic (one partition per district)."""
     assert topics["dead_letters"] == []
     ids = Counter(m.value["change_id"] for m in topics["changes"] if m.value is not None)
     assert not [change_id for change_id, n in ids.items() if n > 1], "change IDs repeat"
-    raw = by_district(topics["raw"], "district_id")
+    raw = by_district(topics["raw"], "district_id") if raw is None else raw
     changes = by_district(topics["changes"], "district_id")
     states = final_state(topics["state"])
     for district in districts:

@@ -8,14 +8,60 @@ keys and values are ``streams.state.tables``'s.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import faust
-from faust.types import TableT
+from aiokafka.partitioner import DefaultPartitioner
+from faust.stores.memory import Store as MemoryStore
+from faust.types import EventT, TableT
 
+from schemas.keys import district_key
 from streams.state.backing import Writes
-from streams.state.tables import CONTACTS, DELETED, DISTRICTS, EVENTS, GRANTS, STUDENTS
+from streams.state.tables import (
+    CONTACTS,
+    DELETED,
+    DISTRICTS,
+    EVENTS,
+    GRANTS,
+    STUDENTS,
+    district_of_key,
+)
+
+
+class DistrictTable(faust.Table[bytes, bytes]):
+    """A worker table: each entry lives in its district's raw partition.
+
+    Faust's in-memory store keeps every partition's entries in one dictionary, where the last
+    record recovered for a key wins, whatever its partition. After ``clever-stream partitions
+    grow`` a district's entries sit on its new partition, and its old partition holds their
+    older values and tombstones; the partitions are recovered in no set order. So records on
+    a partition other than their district's are kept out of the in-memory store. A store that
+    keeps partitions apart (RocksDB) applies them all: the tombstones clear the old copies.
+    """
+
+    def apply_changelog_batch(self, batch: Iterable[EventT[bytes]]) -> None:
+        if isinstance(self.data, MemoryStore):
+            batch = [event for event in batch if self._at_home(event)]
+        super().apply_changelog_batch(batch)
+
+    def _at_home(self, event: EventT[bytes]) -> bool:
+        key = event.message.key
+        if not isinstance(key, bytes):
+            return True
+        try:
+            district_id = district_of_key(key)
+        except ValueError:
+            return True
+        return bool(event.message.partition == _partition_of(district_id, self.partitions))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _partition_of(district_id: str, partitions: int) -> int:
+    """The raw partition of ``district_id``: Kafka's default partitioner on its key."""
+    every = list(range(partitions))
+    return DefaultPartitioner()(district_key(district_id), every, every)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,10 +83,12 @@ class WorkerTables:
             # bytes as key and value type is what makes Faust use the raw codec, recovery
             # included (a Schema with raw serializers is ignored there: recovery would
             # read every changelog record as JSON and drop it; docs/decisions/0013).
-            return app.Table(
-                name, default=None, key_type=bytes, value_type=bytes, partitions=partitions,
-                help=help_,
+            table = DistrictTable(
+                app, name=name, default=None, key_type=bytes, value_type=bytes,
+                partitions=partitions, help=help_, beacon=app.tables.beacon,
             )  # fmt: skip
+            app.tables.add(table)
+            return table
 
         return cls(
             contacts=table(CONTACTS, "Each contact's IDs and student relationships."),

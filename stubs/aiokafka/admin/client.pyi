@@ -3,6 +3,7 @@
 from typing import TypedDict, type_check_only
 
 from aiokafka.admin.config_resource import ConfigResource
+from aiokafka.admin.new_partitions import NewPartitions
 from aiokafka.admin.new_topic import NewTopic
 from aiokafka.protocol.api import Response
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
@@ -60,6 +61,12 @@ class AIOKafkaAdminClient:
     async def create_topics(
         self, new_topics: list[NewTopic], timeout_ms: int | None = None
     ) -> _CreateTopicsResponse: ...
+    async def create_partitions(
+        self,
+        topic_partitions: dict[str, NewPartitions],
+        timeout_ms: int | None = None,
+        validate_only: bool = False,
+    ) -> Response: ...
     async def delete_topics(self, topics: list[str], timeout_ms: int | None = None) -> Response: ...
     async def list_topics(self) -> list[str]: ...
     async def describe_topics(self, topics: list[str] | None = None) -> list[_TopicDescription]: ...

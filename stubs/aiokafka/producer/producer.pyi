@@ -40,6 +40,8 @@ class AIOKafkaProducer:
         value: bytes | None = None,
         key: bytes | None = None,
         partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> asyncio.Future[RecordMetadata]: ...
     async def send_and_wait(
         self,

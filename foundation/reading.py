@@ -1,0 +1,54 @@
+"""Read a whole topic as it stands now, as a ``read_committed`` consumer finds it.
+
+The commands that inspect a deployment (status, dead letters, partitions grow) read small or
+compacted topics from their first record to their last stable offset: every committed record,
+nothing of an aborted or still open transaction. No group is joined and nothing is committed.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+#: How long one fetch waits for records before the reader asks again.
+_FETCH_WAIT_MS = 500
+
+
+async def partition_counts(bootstrap_servers: str, topics: list[str]) -> dict[str, int]:
+    """How many partitions each of ``topics`` that exists has (a missing one is left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        present = sorted(set(topics) & set(await admin.list_topics()))
+        described = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return {topic["topic"]: len(topic["partitions"]) for topic in described}
+
+
+async def read_committed(
+    bootstrap_servers: str, topic: str, partitions: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every committed record of ``topic``'s first ``partitions`` partitions now, partition by
+    partition in offset order (none if ``partitions`` is 0)."""
+    tps = [TopicPartition(topic, partition) for partition in range(partitions)]
+    if not tps:
+        return []
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        for tp in tps:
+            while await consumer.position(tp) < ends[tp]:
+                batches = await consumer.getmany(tp, timeout_ms=_FETCH_WAIT_MS)
+                found.extend(batches.get(tp, []))
+        return found
+    finally:
+        await consumer.stop()
