@@ -18,6 +18,7 @@ from clever_stream.demo import run_demo
 from clever_stream.partitions import grow_partitions, growth_lines
 from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
+from clever_stream.resync import request_resyncs
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from clever_stream.status import read_status, status_lines
@@ -162,6 +163,54 @@ def replay(
         f"Replayed {done.records} raw records of {done.raw_topic} into {done.outputs_prefix}.* "
         f"(group {done.group_id}): {done.changes} privilege changes in {done.seconds:.1f} s",
         soft_wrap=True,
+    )
+
+
+@app.command()
+def resync(
+    district: Annotated[
+        list[str] | None,
+        typer.Option(help="The district to resync (repeat for more)."),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Resync every district that has a cursor.")
+    ] = False,
+    reason: Annotated[
+        str, typer.Option(help="Why: logged by the poller and shown by status.")
+    ] = "operator request",
+) -> None:
+    """Ask the pollers to resync districts from Clever's Data API, running or not."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        if bool(district) == every:
+            raise ConfigurationError(
+                "name the districts to resync, or all of them",
+                hint="pass --district <id> (repeatable) or --all",
+            )
+        bootstrap = _cluster(settings)
+        requests = asyncio.run(
+            request_resyncs(
+                bootstrap,
+                settings,
+                districts=district or (),
+                every=every,
+                reason=reason,
+                codec=default_codec(),
+                now=utc_now(),
+                timeout_s=settings.kafka_timeout_s,
+            )
+        )
+    console.print(f"Asked for a resync of {len(requests)} districts:", highlight=False)
+    for request in requests:
+        console.print(
+            f"  {request.district_id} (request {request.request_id})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(
+        "A running poller starts each at its next page, a stopped one when it starts; "
+        "clever-stream status shows them pending until then.",
+        highlight=False,
     )
 
 

@@ -30,8 +30,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from aiokafka.partitioner import DefaultPartitioner
 
 from foundation.exceptions import CleverStreamError, ConfigurationError
-from foundation.kafka_errors import kafka_errors
-from foundation.reading import partition_counts, read_committed
+from foundation.kafka_errors import kafka_errors, retrying
+from foundation.reading import partition_counts, read_committed, read_latest
 from schemas.keys import district_key
 from streams.engines.changelogs import ChangelogTopic, changelog_topics
 
@@ -165,7 +165,7 @@ async def _refuse_live_workers(bootstrap_servers: str, group_id: str) -> None:
     await admin.start()
     try:
         members = 0
-        for response in await admin.describe_consumer_groups([group_id]):
+        for response in await retrying(lambda: admin.describe_consumer_groups([group_id])):
             for group in response.groups:
                 # (error, group, state, protocol type, protocol, members, ...), every version.
                 found = group[5]
@@ -182,14 +182,9 @@ async def _refuse_live_workers(bootstrap_servers: str, group_id: str) -> None:
 
 
 async def _polled_districts(bootstrap_servers: str, cursors_topic: str) -> set[str]:
-    """The districts with a cursor: the ones a poller has published for."""
-    counts = await partition_counts(bootstrap_servers, [cursors_topic])
-    records = await read_committed(bootstrap_servers, cursors_topic, counts.get(cursors_topic, 0))
-    latest: dict[bytes, bytes | None] = {}
-    for record in records:
-        if record.key is not None:
-            latest[record.key] = record.value
-    return {key.decode("utf-8") for key, value in latest.items() if value is not None}
+    """The districts with a cursor (its key): the ones a poller has published for."""
+    latest = await read_latest(bootstrap_servers, cursors_topic)
+    return {key.decode("utf-8") for key in latest}
 
 
 async def _fence_pollers(bootstrap_servers: str, prefix: str, districts: Iterable[str]) -> int:
@@ -229,7 +224,7 @@ async def _refuse_undrained(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group_id)
+        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
     finally:
         await admin.close()
     tps = [TopicPartition(raw_topic, partition) for partition in range(partitions)]

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.exceptions import CleverStreamError, ConfigurationError
-from foundation.kafka_errors import kafka_errors
+from foundation.kafka_errors import kafka_errors, retrying
 from foundation.settings import read_settings, validate_prefix
 from streams.engines import load_engine
 from streams.service import prepare
@@ -129,7 +129,7 @@ async def _group_has_offsets(bootstrap_servers: str, group_id: str) -> bool:
     with kafka_errors("read the worker group's offsets", bootstrap_servers):
         await admin.start()
         try:
-            return bool(await admin.list_consumer_group_offsets(group_id))
+            return bool(await retrying(lambda: admin.list_consumer_group_offsets(group_id)))
         finally:
             await admin.close()
 
@@ -161,7 +161,7 @@ async def _caught_up(
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        committed = await admin.list_consumer_group_offsets(group_id)
+        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
     finally:
         await admin.close()
     return all(

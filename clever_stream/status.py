@@ -1,49 +1,86 @@
 """``clever-stream status``: where a deployment stands, read from Kafka alone.
 
 Nothing here asks a running process: the cursors topic says where each district's poller
-stands, the raw topic's ends and the worker group's committed offsets say how far behind the
-workers are, the group's description says who owns which raw partition, and the dead-letter
-topic says what could not be processed. So it answers whether the processes run or not.
+stands, the health topic which districts fail and why, the requests topic which operator
+resyncs are still pending, the raw topic's ends and the worker group's committed offsets how
+far behind the workers are, the group's description who owns which raw partition, and the
+dead-letter topic what could not be processed. So it answers whether the processes run or
+not.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from foundation.kafka_errors import kafka_errors
-from foundation.reading import partition_counts, read_committed
+from connectors.cursors import read_all_cursors
+from foundation.kafka_errors import kafka_errors, retrying
+from foundation.reading import partition_counts, read_committed, read_latest
 from schemas.codec import Codec
-from schemas.records import DeadLetter, PollerCursor
-from schemas.topics import DEAD_LETTERS, POLLER_CURSORS, RAW_EVENTS
+from schemas.exceptions import DecodeError
+from schemas.records import DeadLetter, DistrictHealth, PollerCursor, ResyncRequest
+from schemas.topics import DEAD_LETTERS, POLLER_CURSORS, POLLER_HEALTH, POLLER_REQUESTS, RAW_EVENTS
+
+_Keyed = TypeVar("_Keyed", ResyncRequest, DistrictHealth)
 
 #: How long Clever keeps events: a cursor older than this can no longer be polled on.
 CLEVER_EVENT_RETENTION: Final = timedelta(days=30)
 
 
 @dataclass(frozen=True, kw_only=True)
+class ResyncState:
+    """An operator's resync request of a district, and whether the poller took it up."""
+
+    request_id: str
+    reason: str
+    requested_at: datetime
+    #: Not taken up yet: no poller of the district has started it.
+    pending: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailingState:
+    """Why a district's poller is failing, and since when."""
+
+    since: datetime | None
+    failures: int
+    error_type: str | None
+    error_message: str | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class DistrictState:
-    """One district's poller, as its last committed cursor says."""
+    """One district's poller: its last committed cursor, its health, an operator's request.
+
+    A district without a cursor yet (a refused token, say) has only its health: its cursor
+    fields are None then.
+    """
 
     district_id: str
-    phase: str
-    api_version: str
+    phase: str | None
+    api_version: str | None
     last_event_id: str | None
     #: When the last event was created, from its ID (Clever's IDs are ObjectIds).
     last_event_at: datetime | None
-    cursor_updated_at: datetime
-    cursor_age_s: float
+    cursor_updated_at: datetime | None
+    cursor_age_s: float | None
     #: How long until Clever no longer holds the events after the cursor (a resync then).
     resync_forced_in_s: float | None
     sync_id: str | None
     sync_role: str | None
     sync_records: int | None
+    #: Why and when the last sync began: the sync's first control record is in the raw
+    #: topic; the cursor says whether it was an operator's request.
+    resync: ResyncState | None
+    failing: FailingState | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,30 +136,34 @@ async def read_status(
     """The status of the deployment of ``prefix`` and its worker group ``group_id``."""
     with kafka_errors("read the deployment's status", bootstrap_servers):
         counts = await partition_counts(
-            bootstrap_servers,
-            [spec.name(prefix) for spec in (POLLER_CURSORS, DEAD_LETTERS, RAW_EVENTS)],
+            bootstrap_servers, [spec.name(prefix) for spec in (DEAD_LETTERS, RAW_EVENTS)]
         )
-        cursors_topic, letters_topic = POLLER_CURSORS.name(prefix), DEAD_LETTERS.name(prefix)
-        cursors = await read_committed(
-            bootstrap_servers, cursors_topic, counts.get(cursors_topic, 0)
+        cursors = await read_all_cursors(
+            bootstrap_servers, topic=POLLER_CURSORS.name(prefix), codec=codec
         )
+        requests = await _read_latest_of(
+            bootstrap_servers, POLLER_REQUESTS.name(prefix), ResyncRequest, codec
+        )
+        health = await _read_latest_of(
+            bootstrap_servers, POLLER_HEALTH.name(prefix), DistrictHealth, codec
+        )
+        letters_topic = DEAD_LETTERS.name(prefix)
         letters = await read_committed(
             bootstrap_servers, letters_topic, counts.get(letters_topic, 0)
         )
         partitions, group_state = await _raw_partitions(
             bootstrap_servers, RAW_EVENTS.name(prefix), group_id, counts
         )
-    latest: dict[bytes, bytes | None] = {}
-    for record in cursors:
-        latest[record.key or b""] = record.value
-    districts = sorted(
-        (
-            _district(codec.decode(value, PollerCursor), now)
-            for value in latest.values()
-            if value is not None
-        ),
-        key=lambda district: district.district_id,
-    )
+    districts = [
+        _district(
+            district_id,
+            cursors.get(district_id),
+            requests.get(district_id),
+            health.get(district_id),
+            now,
+        )
+        for district_id in sorted(set(cursors) | set(requests) | set(health))
+    ]
     reasons = Counter(
         codec.decode(record.value, DeadLetter).error_type
         for record in letters
@@ -138,25 +179,67 @@ async def read_status(
     )
 
 
-def _district(cursor: PollerCursor, now: datetime) -> DistrictState:
-    last_event_at = object_id_time(cursor.last_event_id)
+async def _read_latest_of(
+    bootstrap_servers: str, topic: str, record_type: type[_Keyed], codec: Codec
+) -> dict[str, _Keyed]:
+    """A compacted district-keyed topic's latest records, by district (unreadable ones left
+    out: the status shows what it can)."""
+    found: dict[str, _Keyed] = {}
+    for key, value in (await read_latest(bootstrap_servers, topic)).items():
+        with contextlib.suppress(DecodeError):
+            found[key.decode("utf-8", "replace")] = codec.decode(value, record_type)
+    return found
+
+
+def _district(
+    district_id: str,
+    cursor: PollerCursor | None,
+    request: ResyncRequest | None,
+    health: DistrictHealth | None,
+    now: datetime,
+) -> DistrictState:
+    last_event_id = None if cursor is None else cursor.last_event_id
+    last_event_at = object_id_time(last_event_id)
     forced_in = (
         None
         if last_event_at is None
         else (last_event_at + CLEVER_EVENT_RETENTION - now).total_seconds()
     )
+    resync = (
+        None
+        if request is None
+        else ResyncState(
+            request_id=request.request_id,
+            reason=request.reason,
+            requested_at=request.requested_at,
+            pending=cursor is None or cursor.resync_request_id != request.request_id,
+        )
+    )
+    failing = (
+        None
+        if health is None or not health.failing
+        else FailingState(
+            since=health.failing_since,
+            failures=health.failures,
+            error_type=health.error_type,
+            error_message=health.error_message,
+            reported_at=health.updated_at,
+        )
+    )
     return DistrictState(
-        district_id=cursor.district_id,
-        phase=str(cursor.phase),
-        api_version=cursor.api_version,
-        last_event_id=cursor.last_event_id,
+        district_id=district_id,
+        phase=None if cursor is None else str(cursor.phase),
+        api_version=None if cursor is None else cursor.api_version,
+        last_event_id=last_event_id,
         last_event_at=last_event_at,
-        cursor_updated_at=cursor.updated_at,
-        cursor_age_s=(now - cursor.updated_at).total_seconds(),
+        cursor_updated_at=None if cursor is None else cursor.updated_at,
+        cursor_age_s=None if cursor is None else (now - cursor.updated_at).total_seconds(),
         resync_forced_in_s=forced_in,
-        sync_id=cursor.sync_id,
-        sync_role=cursor.sync_role,
-        sync_records=cursor.sync_records,
+        sync_id=None if cursor is None else cursor.sync_id,
+        sync_role=None if cursor is None else cursor.sync_role,
+        sync_records=None if cursor is None else cursor.sync_records,
+        resync=resync,
+        failing=failing,
     )
 
 
@@ -173,8 +256,8 @@ async def _raw_partitions(
     await consumer.start()
     try:
         ends = await consumer.end_offsets(tps) if tps else {}
-        committed = await admin.list_consumer_group_offsets(group_id)
-        owners, state = await _owners(admin, group_id, raw_topic)
+        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
+        owners, state = await retrying(lambda: _owners(admin, group_id, raw_topic))
     finally:
         await consumer.stop()
         await admin.close()
@@ -225,8 +308,15 @@ def status_lines(status: Status) -> list[str]:
     """The status as text, a few short lines per district and partition."""
     lines = [f"Districts ({len(status.districts)}, from {POLLER_CURSORS.name(status.prefix)}):"]
     for district in status.districts:
-        lines.append(f"  {district.district_id}  {district.phase.lower()} ({district.api_version})")
-        lines.append(f"    cursor written {_ago(district.cursor_age_s)}")
+        if district.phase is None or district.cursor_age_s is None:
+            lines.append(f"  {district.district_id}  no cursor yet")
+        else:
+            lines.append(
+                f"  {district.district_id}  {district.phase.lower()} ({district.api_version})"
+            )
+            lines.append(f"    cursor written {_ago(district.cursor_age_s)}")
+        lines += _failing_lines(district.failing)
+        lines += _resync_lines(district.resync)
         if district.last_event_id is not None:
             at = (
                 ""
@@ -260,6 +350,25 @@ def status_lines(status: Status) -> list[str]:
     reasons = ", ".join(f"{reason} {count}" for reason, count in status.dead_letters.items())
     lines.append(f"Dead letters: {total}" + (f" ({reasons})" if reasons else ""))
     return lines
+
+
+def _failing_lines(failing: FailingState | None) -> list[str]:
+    if failing is None:
+        return []
+    since = "" if failing.since is None else f" since {failing.since:%Y-%m-%d %H:%M:%S}"
+    return [
+        f"    FAILING{since} ({failing.failures} attempts): {failing.error_type}",
+        f"      {failing.error_message or ''}".rstrip(),
+    ]
+
+
+def _resync_lines(resync: ResyncState | None) -> list[str]:
+    if resync is None:
+        return []
+    state = "pending" if resync.pending else "taken up"
+    return [
+        f"    resync requested {resync.requested_at:%Y-%m-%d %H:%M:%S} ({resync.reason}): {state}"
+    ]
 
 
 def _ago(seconds: float) -> str:

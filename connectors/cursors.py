@@ -1,4 +1,4 @@
-"""Read a district's cursor back from Kafka: the last one a committed transaction wrote.
+"""Read the districts' cursors back from Kafka: the last ones committed transactions wrote.
 
 The cursor topic is compacted and has one partition, so reading it whole with
 ``read_committed`` up to its last stable offset gives, for every district, the cursor of its
@@ -13,6 +13,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from foundation.exceptions import KafkaUnavailableError
+from foundation.reading import read_latest
 from schemas.codec import Codec
 from schemas.exceptions import DecodeError
 from schemas.keys import district_key
@@ -86,3 +87,19 @@ async def read_cursor(
         cursor.sync_id,
     )
     return cursor
+
+
+async def read_all_cursors(
+    bootstrap_servers: str, *, topic: str, codec: Codec
+) -> dict[str, PollerCursor]:
+    """Every district's last committed cursor, by district ID (an unreadable one is left out
+    with a warning: its poller resyncs the district anyway)."""
+    cursors: dict[str, PollerCursor] = {}
+    for value in (await read_latest(bootstrap_servers, topic)).values():
+        try:
+            cursor = codec.decode(value, PollerCursor)
+        except DecodeError as error:
+            logger.warning("a cursor on %s cannot be read (%s); left out", topic, error)
+            continue
+        cursors[cursor.district_id] = cursor
+    return cursors

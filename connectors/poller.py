@@ -73,8 +73,13 @@ class DistrictPoller:
         options: PollOptions,
         clock: Callable[[], datetime] = utc_now,
         new_sync_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        resync_request_id: str | None = None,
     ) -> None:
         self.district_id = district_id
+        #: The last operator request (``ResyncRequest``) taken up: it is in every cursor.
+        self.resync_request_id = resync_request_id
+        # An operator request to take up with the next resync.
+        self._pending_request: str | None = None
         self._client = client
         self._transactions = transactions
         self._options = options
@@ -90,10 +95,17 @@ class DistrictPoller:
         # The events page after a full one, fetched while that one commits.
         self._ahead: tuple[str | None, asyncio.Future[Page]] | None = None
 
-    def request_resync(self, reason: str) -> None:
-        """Resync at the next page boundary (an operator's request, an expired cursor...)."""
+    def request_resync(self, reason: str, *, request_id: str | None = None) -> None:
+        """Resync at the next page boundary (an operator's request, an expired cursor...);
+        ``request_id`` names the operator's ``ResyncRequest`` it takes up, if any."""
         self._resync_reason = reason
+        if request_id is not None:
+            self._pending_request = request_id
         self._wake.set()
+
+    def has_taken_up(self, request_id: str) -> bool:
+        """Whether the operator's request ``request_id`` was taken up, or is about to be."""
+        return request_id in (self.resync_request_id, self._pending_request)
 
     async def run(self, cursor: PollerCursor | None) -> NoReturn:
         """Carry on from ``cursor`` (None: the district is new) until cancelled."""
@@ -104,6 +116,8 @@ class DistrictPoller:
 
     async def _run(self, cursor: PollerCursor | None) -> NoReturn:
         if cursor is None:
+            # A first sync takes up a request made before it, too.
+            self._resync_reason = None
             cursor = await self._start_sync(RecordSource.SYNC, "first start")
         elif self._silently_expired(cursor):
             self.request_resync("no event seen and the cursor is older than Clever's window")
@@ -130,6 +144,9 @@ class DistrictPoller:
         )
 
     async def _start_sync(self, source: RecordSource, reason: str) -> PollerCursor:
+        request, self._pending_request = self._pending_request, None
+        if request is not None:
+            self.resync_request_id = request
         sync_id = self._new_sync_id()
         bookmark = await self._client.newest_event_id()
         now = self._clock()
@@ -143,6 +160,7 @@ class DistrictPoller:
             sync_resume_after=None,
             sync_source=source,
             sync_records=0,
+            resync_request_id=self.resync_request_id,
             updated_at=now,
         )
         started = sync_started_record(
@@ -208,6 +226,7 @@ class DistrictPoller:
             last_event_id=cursor.last_event_id,
             sync_id=cursor.sync_id,
             sync_records=count,
+            resync_request_id=cursor.resync_request_id,
             updated_at=now,
         )
         await self._commit([completed], polling)

@@ -1,15 +1,19 @@
 """Every configured district in one process: each its own task, its failures its own.
 
-A district whose token is refused, or whose Clever keeps failing, is reported and retried
-with a capped backoff while the others go on. A district another poller took over (fenced)
-is dropped from this process.
+A district whose token is refused, or whose Clever keeps failing, is retried with a capped
+backoff while the others go on, and reported failing on the health topic until it commits
+again. A district another poller took over (fenced) is dropped from this process. Operators'
+resync requests (the requests topic) reach the district's poller here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -18,12 +22,17 @@ from aiokafka.errors import KafkaError
 from connectors.client import CleverClient
 from connectors.cursors import read_cursor
 from connectors.exceptions import CleverApiError, CleverAuthError, PollerFencedError
-from connectors.poller import DistrictPoller, PollOptions
+from connectors.health import HealthReporter
+from connectors.poller import DistrictPoller, PollOptions, Transactions
 from connectors.publisher import DistrictPublisher, PollerTopics
+from connectors.requests import RequestWatcher
 from connectors.retry import RetryPolicy
 from connectors.settings import DistrictConfig, PollerSettings
+from foundation.clock import utc_now
 from foundation.exceptions import CleverStreamError
 from schemas.codec import Codec
+from schemas.records import DeadLetter, DistrictHealth, PollerCursor, RawCleverRecord
+from schemas.topics import POLLER_HEALTH, POLLER_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +47,10 @@ class DistrictStatus:
     failures: int
     last_error: str | None
     fenced: bool
+    #: When the district's current run of failures began; None while it makes progress.
+    failing_since: datetime | None = None
+    #: Failed attempts since it last made progress.
+    failing_attempts: int = 0
 
 
 class PollerRunner:
@@ -70,6 +83,21 @@ class PollerRunner:
         )
         self._pollers: dict[str, DistrictPoller] = {}
         self._status: dict[int, DistrictStatus] = {}
+        # The districts reported well since this process started.
+        self._reported_well: set[int] = set()
+        self._requests = RequestWatcher(
+            bootstrap_servers,
+            topic=POLLER_REQUESTS.name(settings.topic_prefix),
+            codec=codec,
+            offer=self._offer,
+            retry_s=settings.district_max_backoff_s,
+        )
+        self._health = HealthReporter(
+            bootstrap_servers,
+            topic=POLLER_HEALTH.name(settings.topic_prefix),
+            codec=codec,
+            timeout_s=settings.kafka_timeout_s,
+        )
 
     @property
     def status(self) -> list[DistrictStatus]:
@@ -85,17 +113,38 @@ class PollerRunner:
     async def run(self) -> None:
         """Poll every district until cancelled (or until every district was fenced)."""
         districts = self._settings.all_districts()
-        async with asyncio.TaskGroup() as group:
-            for index, config in enumerate(districts):
-                self._status[index] = DistrictStatus(
-                    district_id=config.district_id,
-                    running=False,
-                    commits=0,
-                    failures=0,
-                    last_error=None,
-                    fenced=False,
-                )
-                group.create_task(self._supervise(index, config), name=f"district-{index}")
+        watching = asyncio.create_task(self._requests.run(), name="resync-requests")
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, config in enumerate(districts):
+                    self._status[index] = DistrictStatus(
+                        district_id=config.district_id,
+                        running=False,
+                        commits=0,
+                        failures=0,
+                        last_error=None,
+                        fenced=False,
+                    )
+                    group.create_task(self._supervise(index, config), name=f"district-{index}")
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await self._health.close()
+
+    def _offer(self, district_id: str) -> None:
+        """Hand the district's latest operator request to its poller, unless taken up."""
+        poller = self._pollers.get(district_id)
+        request = self._requests.latest.get(district_id)
+        if poller is None or request is None or poller.has_taken_up(request.request_id):
+            return
+        logger.warning(
+            "district %s: an operator asked for a resync at %s (request %s)",
+            district_id,
+            f"{request.requested_at:%Y-%m-%d %H:%M:%S}",
+            request.request_id,
+        )
+        poller.request_resync(f"operator request: {request.reason}", request_id=request.request_id)
 
     async def _supervise(self, index: int, config: DistrictConfig) -> None:
         client = CleverClient(
@@ -114,6 +163,8 @@ class PollerRunner:
                 if district_id is None:
                     district_id = await _district_of(client, index)
                     self._update(index, district_id=district_id)
+                    # A failure reported before the district was known is its own now.
+                    await self._health.report(f"#{index}", None)
                 await self._poll(client, district_id, index)
             except PollerFencedError as error:
                 logger.error("%s", error)  # noqa: TRY400 - expected: no traceback to show
@@ -121,13 +172,13 @@ class PollerRunner:
                 return
             except CleverAuthError as error:
                 logger.error("district %s: %s", label, error)  # noqa: TRY400 - as above
-                self._failed(index, error)
+                await self._failed(index, label, error)
             except (CleverStreamError, KafkaError, OSError) as error:
                 logger.warning("district %s: %s: %s", label, type(error).__name__, error)
-                self._failed(index, error)
+                await self._failed(index, label, error)
             except Exception as error:
                 logger.exception("district %s: unexpected failure", label)
-                self._failed(index, error)
+                await self._failed(index, label, error)
             if self._status[index].commits > commits_before:
                 backoff = self._settings.district_backoff_s
             logger.info("district %s: trying again in %.1fs", label, backoff)
@@ -153,10 +204,15 @@ class PollerRunner:
                 timeout_s=settings.kafka_timeout_s,
             )
             poller = DistrictPoller(
-                client, district_id=district_id, transactions=publisher, options=self._options
+                client,
+                district_id=district_id,
+                transactions=_Progressing(publisher, lambda: self._recovered(index, district_id)),
+                options=self._options,
+                resync_request_id=None if cursor is None else cursor.resync_request_id,
             )
             self._pollers[district_id] = poller
             self._update(index, running=True)
+            self._offer(district_id)
             try:
                 await poller.run(cursor)
             finally:
@@ -164,12 +220,68 @@ class PollerRunner:
                 commits = self._status[index].commits + poller.commits
                 self._update(index, running=False, commits=commits)
 
-    def _failed(self, index: int, error: BaseException) -> None:
-        failures = self._status[index].failures + 1
-        self._update(index, running=False, failures=failures, last_error=type(error).__name__)
+    async def _failed(self, index: int, key: str, error: BaseException) -> None:
+        """Count the failure, and report the district failing (``key``: its ID or ``#n``)."""
+        status = self._status[index]
+        now = utc_now()
+        self._update(
+            index,
+            running=False,
+            failures=status.failures + 1,
+            last_error=type(error).__name__,
+            failing_since=status.failing_since or now,
+            failing_attempts=status.failing_attempts + 1,
+        )
+        status = self._status[index]
+        health = DistrictHealth(
+            district_id=key,
+            failing=True,
+            failing_since=status.failing_since,
+            failures=status.failing_attempts,
+            error_type=type(error).__name__,
+            error_message=_safe_message(error),
+            updated_at=now,
+        )
+        await self._health.report(key, health)
+
+    async def _recovered(self, index: int, district_id: str) -> None:
+        """After a commit: a district that was failing is reported well again, and so is a
+        district's first commit in this process (an earlier one may have left it failing)."""
+        if self._status[index].failing_since is None and index in self._reported_well:
+            return
+        self._update(index, failing_since=None, failing_attempts=0)
+        self._reported_well.add(index)
+        logger.info("district %s: making progress", district_id)
+        health = DistrictHealth(district_id=district_id, failing=False, updated_at=utc_now())
+        await self._health.report(district_id, health)
 
     def _update(self, index: int, **changes: Any) -> None:
         self._status[index] = replace(self._status[index], **changes)
+
+
+class _Progressing:
+    """A district's transactions, telling the runner after each commit."""
+
+    def __init__(self, inner: Transactions, on_commit: Callable[[], Awaitable[None]]) -> None:
+        self._inner = inner
+        self._on_commit = on_commit
+
+    async def commit(
+        self,
+        records: Sequence[RawCleverRecord],
+        cursor: PollerCursor,
+        dead_letters: Sequence[DeadLetter] = (),
+    ) -> None:
+        await self._inner.commit(records, cursor, dead_letters)
+        await self._on_commit()
+
+
+def _safe_message(error: BaseException) -> str:
+    """What a failure says, for the health topic: our own messages name IDs and paths only,
+    without their hint; anything else only by its class, which cannot hold a token."""
+    if isinstance(error, CleverStreamError | KafkaError):
+        return str(error.args[0]) if error.args else type(error).__name__
+    return type(error).__name__
 
 
 async def _district_of(client: CleverClient, index: int) -> str:

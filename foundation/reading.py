@@ -52,3 +52,14 @@ async def read_committed(
         return found
     finally:
         await consumer.stop()
+
+
+async def read_latest(bootstrap_servers: str, topic: str) -> dict[bytes, bytes]:
+    """A compacted topic as it stands: each key's last committed value, tombstoned keys left
+    out (an empty dict if the topic does not exist)."""
+    counts = await partition_counts(bootstrap_servers, [topic])
+    latest: dict[bytes, bytes | None] = {}
+    for record in await read_committed(bootstrap_servers, topic, counts.get(topic, 0)):
+        if record.key is not None:
+            latest[record.key] = record.value
+    return {key: value for key, value in latest.items() if value is not None}

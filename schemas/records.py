@@ -59,6 +59,34 @@ class PollerCursor:
     sync_resume_after: str | None = None
     sync_source: RecordSource | None = None
     sync_records: int | None = None
+    resync_request_id: str | None = None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResyncRequest:
+    """An operator's request to resync one district."""
+
+    AVRO_NAME: ClassVar[str] = "dev.cleverstream.ops.ResyncRequest"
+
+    district_id: str
+    request_id: str
+    reason: str
+    requested_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistrictHealth:
+    """Whether a district's poller is failing, and since when."""
+
+    AVRO_NAME: ClassVar[str] = "dev.cleverstream.ops.DistrictHealth"
+
+    district_id: str
+    failing: bool
+    failing_since: datetime | None = None
+    failures: int = 0
+    error_type: str | None = None
+    error_message: str | None = None
     updated_at: datetime
 
 
@@ -171,13 +199,22 @@ class DeadLetter:
 
 #: The types a message on a topic holds (the rest are parts of them).
 Message = (
-    RawCleverRecord | PollerCursor | PrivilegeChange | PrivilegeState | ContactSnapshot | DeadLetter
+    RawCleverRecord
+    | PollerCursor
+    | ResyncRequest
+    | DistrictHealth
+    | PrivilegeChange
+    | PrivilegeState
+    | ContactSnapshot
+    | DeadLetter
 )
 MESSAGE_TYPES: dict[str, type[Message]] = {
     message_type.AVRO_NAME: message_type
     for message_type in (
         RawCleverRecord,
         PollerCursor,
+        ResyncRequest,
+        DistrictHealth,
         PrivilegeChange,
         PrivilegeState,
         ContactSnapshot,

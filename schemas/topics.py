@@ -15,11 +15,13 @@ from foundation.settings import DEFAULT_PREFIX as DEFAULT_PREFIX
 from foundation.settings import validate_prefix as validate_prefix
 from schemas.records import (
     DeadLetter,
+    DistrictHealth,
     Message,
     PollerCursor,
     PrivilegeChange,
     PrivilegeState,
     RawCleverRecord,
+    ResyncRequest,
 )
 
 FOREVER = -1
@@ -81,6 +83,26 @@ POLLER_CURSORS = TopicSpec(
     # Small, and read whole by a poller at start: one partition is enough at any scale.
     partitions=1,
 )
+POLLER_REQUESTS = TopicSpec(
+    dataset="poller.requests",
+    version=1,
+    key="Clever district ID",
+    value=ResyncRequest,
+    description="Operators' resync requests (clever-stream resync), the latest per district; "
+    "a poller takes each up once, at its next page or when it starts.",
+    cleanup_policy=CleanupPolicy.COMPACT,
+    partitions=1,
+)
+POLLER_HEALTH = TopicSpec(
+    dataset="poller.health",
+    version=1,
+    key="Clever district ID, or #<n> for a configured district not known yet",
+    value=DistrictHealth,
+    description="Whether each district's poller is failing, and since when; written when that "
+    "changes, so clever-stream status shows it with the pollers stopped.",
+    cleanup_policy=CleanupPolicy.COMPACT,
+    partitions=1,
+)
 PRIVILEGE_CHANGES = TopicSpec(
     dataset="privileges.changes",
     version=1,
@@ -124,6 +146,8 @@ SELFCHECK = TopicSpec(
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     RAW_EVENTS,
     POLLER_CURSORS,
+    POLLER_REQUESTS,
+    POLLER_HEALTH,
     PRIVILEGE_CHANGES,
     PRIVILEGE_STATE,
     DEAD_LETTERS,

@@ -10,6 +10,7 @@ import pytest
 from foundation.console import PROJECT_ERROR
 from localkafka.cli import NOT_RUNNING
 from localkafka.procs import is_alive
+from schemas.topics import ALL_TOPICS
 from tests.e2e.conftest import CommandEnv, run_command
 
 pytestmark = pytest.mark.e2e
@@ -57,8 +58,8 @@ def test_topics_create_is_idempotent(command_env: CommandEnv, bootstrap_servers:
     second = run_command("clever_stream", "topics", "create", env=env)
 
     assert first.code == second.code == 0, first.output + second.output
-    assert first.output.count("created ") == 6
-    assert second.output.count("exists ") == 6
+    assert first.output.count("created ") == len(ALL_TOPICS)
+    assert second.output.count("exists ") == len(ALL_TOPICS)
 
 
 def test_selfcheck_against_a_cluster(command_env: CommandEnv, bootstrap_servers: str) -> None:
@@ -191,7 +192,7 @@ def test_topics_list_shows_whole_names_and_describe_reads_the_cluster(
 
     assert listed.code == 0, listed.output
     assert raw in listed.output.splitlines()
-    assert (before.code, before.output.count("missing: ")) == (0, 6), before.output
+    assert (before.code, before.output.count("missing: ")) == (0, len(ALL_TOPICS)), before.output
     assert created.code == 0, created.output
     assert after.code == 0, after.output
     lines = after.output.splitlines()
