@@ -27,7 +27,14 @@ from connectors.service import load_settings as load_poller_settings
 from connectors.service import serve as serve_poller
 from fakeclever.cli import serve as fake_clever_serve
 from foundation.clock import utc_now
-from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.console import (
+    LogFormat,
+    LogFormatOption,
+    LogOptions,
+    VerboseOption,
+    configure_logging,
+    reporting_errors,
+)
 from foundation.exceptions import ConfigurationError
 from foundation.settings import read_settings
 from foundation.signals import run_until_signalled
@@ -68,6 +75,7 @@ def _version(shown: bool) -> None:
 def configure(
     ctx: typer.Context,
     verbose: VerboseOption = False,
+    log_format: LogFormatOption = LogFormat.TEXT,
     version: Annotated[
         bool,
         typer.Option(
@@ -76,9 +84,9 @@ def configure(
     ] = False,
 ) -> None:
     """Settings come from the environment (see .env.example); -v logs progress."""
-    configure_logging(verbose=verbose)
+    configure_logging(verbose=verbose, log_format=log_format)
     # The worker configures its engine's logging with it.
-    ctx.obj = verbose
+    ctx.obj = LogOptions(verbose=verbose, format=log_format)
 
 
 # The deployables and tools, one command each; `python -m connectors run`, `python -m streams
@@ -104,7 +112,7 @@ def poll() -> None:
 def worker(ctx: typer.Context) -> None:
     """Run one privilege worker of the group (CLEVER_WORKER_*) until SIGTERM or Ctrl-C."""
     with reporting_errors(errors):
-        run_worker(read_settings(WorkerSettings, what="the worker"), verbose=bool(ctx.obj))
+        run_worker(read_settings(WorkerSettings, what="the worker"), log=ctx.obj)
 
 
 @app.command()

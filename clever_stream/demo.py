@@ -1,7 +1,8 @@
-"""The main job on embedded defaults: a local Kafka, a fake Clever district, the poller.
+"""The main job on embedded defaults: a local Kafka, a fake Clever district, the poller and
+a worker.
 
-The shape stays as pieces join (the Faust worker comes next): start what is needed, say
-where everything is, show what flows, run until Ctrl-C, stop in order.
+Start what is needed in numbered steps, say where everything is, show what flows (on a
+terminal, a live screen: ``demo_screen``), run until Ctrl-C, stop in order, print the totals.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import time
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
 
-from clever_stream.demo_pipeline import LEGEND, DemoDistrict, RunningPipeline, demo_pipeline
+from clever_stream.demo_pipeline import DemoDistrict, RunningPipeline, demo_pipeline
+from clever_stream.demo_screen import LEGEND, DemoScreen
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from foundation.admin import TopicOutcome
@@ -63,6 +66,7 @@ def run_demo(
                             console=console,
                             duration_s=duration_s,
                             started=started,
+                            log_file=log_file,
                         )
                     )
                 )
@@ -106,6 +110,7 @@ async def _serve(
     console: Console,
     duration_s: float | None,
     started: float,
+    log_file: Path,
 ) -> None:
     """Set the pipeline up, step by step, then run it; ``started`` is when the demo began."""
     console.print(f"2/4 Creating the pipeline's topics ({time.perf_counter() - started:.1f}s)...")
@@ -125,25 +130,69 @@ async def _serve(
         f"4/4 Starting a fake Clever district, the poller and a worker "
         f"({time.perf_counter() - started:.1f}s)..."
     )
+    live = console.is_terminal
+    screen = DemoScreen()
+
+    def echo(line: str) -> None:
+        console.print(line, highlight=False, soft_wrap=True)
+
     with tempfile.TemporaryDirectory(prefix="clever-stream-demo-worker-") as data_dir:
         async with demo_pipeline(
             broker.bootstrap_servers,
             settings,
-            console=console,
+            screen=screen,
+            echo=None if live else echo,
             shape=DemoDistrict(),
             data_dir=Path(data_dir),
         ) as pipeline:
-            await _until_stopped(pipeline, started, console=console, duration_s=duration_s)
+            screen.where = _where_it_runs(broker, pipeline, log_file)
+            ready = f"Ready in {time.perf_counter() - started:.1f}s since the demo began."
+            try:
+                if live:
+                    console.print(ready)
+                    with Live(screen, console=console, refresh_per_second=4, transient=False):
+                        await _until_stopped(duration_s)
+                else:
+                    _describe_plainly(pipeline, console=console)
+                    console.print(ready)
+                    console.print("Press Ctrl-C to stop.")
+                    await _until_stopped(duration_s)
+            finally:
+                totals = screen.totals()
+                console.print(
+                    f"Shown: {totals['GRANTED']} granted, {totals['REVOKED']} revoked, "
+                    f"{totals['CHANGED']} changed.",
+                    highlight=False,
+                )
 
 
-async def _until_stopped(
-    pipeline: RunningPipeline, started: float, *, console: Console, duration_s: float | None
-) -> None:
-    """Say where the pipeline is, then wait for Ctrl-C, SIGTERM or ``duration_s``."""
-    district = pipeline.district.id
+async def _until_stopped(duration_s: float | None) -> None:
+    """Wait for Ctrl-C, SIGTERM or ``duration_s``."""
+    if duration_s is None:
+        await asyncio.Event().wait()
+    else:
+        await asyncio.sleep(duration_s)
+
+
+def _where_it_runs(
+    broker: RunningBroker, pipeline: RunningPipeline, log_file: Path
+) -> list[tuple[str, str]]:
+    """The live screen's header rows."""
+    return [
+        ("Kafka", f"{broker.bootstrap_servers} ({_describe_broker(broker)})"),
+        ("fake Clever", f"{pipeline.clever_url}, district {pipeline.district.id}"),
+        ("changes topic", f"{pipeline.changes_topic} (read here as a downstream consumer)"),
+        ("ask the worker", f"{pipeline.views_url}/students/<student>/contacts"),
+        ("", f"{pipeline.views_url}/contacts/<contact>/students"),
+        ("libraries' log", str(log_file)),
+    ]
+
+
+def _describe_plainly(pipeline: RunningPipeline, *, console: Console) -> None:
+    """Where the pipeline is, then the legend: the scrolling output's header."""
     console.print(
-        f"Fake Clever at {pipeline.clever_url}: district {district}, changing every few "
-        f"seconds. The poller brings its events to Kafka, the worker turns them into "
+        f"Fake Clever at {pipeline.clever_url}: district {pipeline.district.id}, changing every "
+        f"few seconds. The poller brings its events to Kafka, the worker turns them into "
         f"privilege changes on {pipeline.changes_topic}; below is what a read_committed "
         f"consumer of that topic sees.\n"
         f"Ask the worker: {pipeline.views_url}/students/<student>/contacts or "
@@ -152,20 +201,6 @@ async def _until_stopped(
         soft_wrap=True,
     )
     console.print(LEGEND, highlight=False, soft_wrap=True)
-    console.print(f"Ready in {time.perf_counter() - started:.1f}s since the demo began.")
-    try:
-        if duration_s is None:
-            console.print("Press Ctrl-C to stop.")
-            await asyncio.Event().wait()
-        else:
-            await asyncio.sleep(duration_s)
-    finally:
-        totals = pipeline.totals
-        console.print(
-            f"Shown: {totals['GRANTED']} granted, {totals['REVOKED']} revoked, "
-            f"{totals['CHANGED']} changed.",
-            highlight=False,
-        )
 
 
 def _where_everything_is(

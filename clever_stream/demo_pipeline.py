@@ -1,8 +1,9 @@
 """The demo's pipeline: a fake Clever district with a trickle of changes, the poller, a
-privilege worker, and a tail of the privilege changes as a downstream consumer sees them.
+privilege worker, and what a downstream consumer sees of it, counted on the demo's screen.
 
-Everything runs in the demo's own event loop, so Ctrl-C stops it all in order: the tail, the
-poller (its open transaction aborted), the trickle, the worker, the fake Clever server.
+Everything runs in the demo's own event loop, so Ctrl-C stops it all in order: the tails and
+the lag watch, the poller (its open transaction aborted), the trickle, the worker, the fake
+Clever server.
 """
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
-from rich.console import Console
+from aiokafka.errors import KafkaError
 
+from clever_stream.demo_screen import DemoScreen
 from clever_stream.settings import CliSettings
+from clever_stream.status import read_raw_partitions
 from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from fakeclever import FakeClever, FakeDistrict
 from schemas.codec import default_codec
-from schemas.records import Privilege, PrivilegeChange
-from schemas.topics import PRIVILEGE_CHANGES
-from schemas.values import CauseKind, ChangeKind
+from schemas.records import PrivilegeChange, RawCleverRecord
+from schemas.topics import PRIVILEGE_CHANGES, RAW_EVENTS
 from streams.engines import WorkerEngine, load_engine
 from streams.service import prepare
 from streams.settings import WorkerSettings
@@ -53,8 +54,6 @@ class RunningPipeline:
     district: FakeDistrict
     changes_topic: str
     views_url: str
-    #: The privilege changes shown so far, by kind.
-    totals: Counter[str]
 
 
 @contextlib.asynccontextmanager
@@ -62,11 +61,14 @@ async def demo_pipeline(
     bootstrap_servers: str,
     settings: CliSettings,
     *,
-    console: Console,
+    screen: DemoScreen,
+    echo: Callable[[str], None] | None,
     shape: DemoDistrict,
     data_dir: Path,
 ) -> AsyncIterator[RunningPipeline]:
-    """Start the fake Clever and its trickle, the poller, a worker and a tail of changes."""
+    """Start the fake Clever and its trickle, the poller, a worker, and the tails that count
+    on ``screen`` what reaches the raw and changes topics (``echo`` prints each change's line
+    too, when the screen is not drawn live)."""
     fake = FakeClever()
     district = fake.add_district(seed=shape.seed, contacts=shape.contacts)
     async with fake.serve(host="127.0.0.1", port=0) as clever_url:
@@ -100,13 +102,23 @@ async def demo_pipeline(
                 bootstrap_servers=bootstrap_servers,
                 codec=default_codec(),
             )
-            totals: Counter[str] = Counter()
+            raw_topic = RAW_EVENTS.name(settings.topic_prefix)
             tasks = [
                 group.create_task(_until_failed(worker), name="worker"),
                 group.create_task(runner.run(), name="poller"),
                 group.create_task(_trickle(district, shape), name="trickle"),
                 group.create_task(
-                    _tail(bootstrap_servers, changes_topic, console, totals), name="tail"
+                    _tail_changes(bootstrap_servers, changes_topic, screen, echo), name="tail"
+                ),
+                group.create_task(_tail_raw(bootstrap_servers, raw_topic, screen), name="raw"),
+                group.create_task(
+                    _watch_lag(
+                        bootstrap_servers,
+                        {raw_topic: raw_partitions},
+                        group_id=worker_settings.group_id,
+                        screen=screen,
+                    ),
+                    name="lag",
                 ),
             ]
             try:
@@ -115,7 +127,6 @@ async def demo_pipeline(
                     district=district,
                     changes_topic=changes_topic,
                     views_url=f"http://127.0.0.1:{web_port}/districts/{district.id}",
-                    totals=totals,
                 )
             finally:
                 for task in tasks:
@@ -156,72 +167,61 @@ async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
         district.random_changes(shape.trickle_changes, seed=seed, quirks=True)
 
 
-async def _tail(bootstrap_servers: str, topic: str, console: Console, totals: Counter[str]) -> None:
-    """Print each privilege change as a downstream read_committed consumer sees it."""
-    codec = default_codec()
-    consumer = AIOKafkaConsumer(
+def _consumer(bootstrap_servers: str, topic: str) -> AIOKafkaConsumer:
+    """A downstream consumer's view of ``topic``: committed records, from the start."""
+    return AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap_servers,
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )
+
+
+async def _tail_changes(
+    bootstrap_servers: str, topic: str, screen: DemoScreen, echo: Callable[[str], None] | None
+) -> None:
+    """Each privilege change as a downstream read_committed consumer sees it."""
+    codec = default_codec()
+    consumer = _consumer(bootstrap_servers, topic)
     await consumer.start()
     try:
         async for message in consumer:
             if message.value is None:  # the changes topic has no tombstones: nothing to show
                 continue
-            change = codec.decode(message.value, PrivilegeChange)
-            totals[str(change.kind)] += 1
-            console.print(_describe(change), highlight=False, soft_wrap=True)
+            line = screen.change(codec.decode(message.value, PrivilegeChange))
+            if echo is not None:
+                echo(line)
     finally:
         await consumer.stop()
 
 
-_COLOURS = {ChangeKind.GRANTED: "green", ChangeKind.REVOKED: "red", ChangeKind.CHANGED: "yellow"}
+async def _tail_raw(bootstrap_servers: str, topic: str, screen: DemoScreen) -> None:
+    """Count what the poller commits to the raw topic: snapshot records and events."""
+    codec = default_codec()
+    consumer = _consumer(bootstrap_servers, topic)
+    await consumer.start()
+    try:
+        async for message in consumer:
+            if message.value is not None:
+                record = codec.decode(message.value, RawCleverRecord)
+                screen.raw_record(record.district_id, record.kind)
+    finally:
+        await consumer.stop()
 
 
-#: What the lines of the tail say, printed above them.
-LEGEND = (
-    "Each line is one privilege change a downstream service receives: [green]GRANTED[/green] "
-    "(the contact may now see the student's records), [red]REVOKED[/red] (no longer), "
-    "[yellow]CHANGED[/yellow] (the capacity changed: before -> after); the capacity is "
-    "Clever's relationship / contact type, and the cause the Clever event or sync behind it."
-)
+#: How often the demo asks Kafka for the workers' lag.
+_LAG_INTERVAL_S = 2.0
 
 
-def _capacity(privilege: Privilege | None) -> str:
-    if privilege is None:
-        return "-"
-    return f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}"
-
-
-def _describe(change: PrivilegeChange) -> str:
-    """One line per change, in plain words: IDs, capacities and cause, never a name, phone or
-    email."""
-    cause = change.cause
-    why = (
-        f"Clever event {cause.clever_event_id} ({cause.clever_event_type})"
-        if cause.kind == CauseKind.CLEVER_EVENT
-        else f"{cause.kind.lower()} {cause.sync_id}"
-    )
-    reissued = (
-        f", reissued from contact {change.reissued_from_contact_id}"
-        if change.reissued_from_contact_id
-        else ""
-    )
-    who = f"contact {change.contact_id}"
-    student = f"student {change.student_id}"
-    if change.kind == ChangeKind.GRANTED:
-        what = f"[green]GRANTED[/green]  {who} may now see {student} as {_capacity(change.after)}"
-    elif change.kind == ChangeKind.REVOKED:
-        what = (
-            f"[red]REVOKED[/red]  {who} may no longer see {student} "
-            f"(was {_capacity(change.before)})"
-        )
-    else:
-        what = (
-            f"[yellow]CHANGED[/yellow]  {who} sees {student} as {_capacity(change.before)} -> "
-            f"{_capacity(change.after)}"
-        )
-    return f"{what}{reissued}; because of {why} (district {change.district_id})"
+async def _watch_lag(
+    bootstrap_servers: str, raw: dict[str, int], *, group_id: str, screen: DemoScreen
+) -> None:
+    """Keep ``screen.lag`` at the raw records the worker group has not committed yet (``raw``:
+    the raw topic and its partition count)."""
+    [raw_topic] = raw
+    while True:
+        with contextlib.suppress(KafkaError):
+            found, _ = await read_raw_partitions(bootstrap_servers, raw_topic, group_id, raw)
+            screen.lag = sum(partition.lag for partition in found)
+        await asyncio.sleep(_LAG_INTERVAL_S)

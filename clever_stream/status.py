@@ -151,7 +151,7 @@ async def read_status(
         letters = await read_committed(
             bootstrap_servers, letters_topic, counts.get(letters_topic, 0)
         )
-        partitions, group_state = await _raw_partitions(
+        partitions, group_state = await read_raw_partitions(
             bootstrap_servers, RAW_EVENTS.name(prefix), group_id, counts
         )
     districts = [
@@ -243,7 +243,7 @@ def _district(
     )
 
 
-async def _raw_partitions(
+async def read_raw_partitions(
     bootstrap_servers: str, raw_topic: str, group_id: str, counts: dict[str, int]
 ) -> tuple[list[PartitionState], str]:
     """Each raw partition's end, committed offset and owner; and the group's state."""

@@ -8,7 +8,13 @@ import typer
 from rich.console import Console
 
 from connectors.service import load_settings, serve
-from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.console import (
+    LogFormat,
+    LogFormatOption,
+    VerboseOption,
+    configure_logging,
+    reporting_errors,
+)
 from foundation.signals import run_until_signalled
 
 app = typer.Typer(
@@ -20,9 +26,9 @@ console = Console(stderr=True)
 
 
 @app.callback()
-def configure(verbose: VerboseOption = False) -> None:
+def configure(verbose: VerboseOption = False, log_format: LogFormatOption = LogFormat.TEXT) -> None:
     """Settings come from the environment (CLEVER_POLLER_*, KAFKA_BOOTSTRAP_SERVERS)."""
-    configure_logging(verbose=verbose)
+    configure_logging(verbose=verbose, log_format=log_format)
 
 
 @app.command()

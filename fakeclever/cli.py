@@ -22,7 +22,7 @@ import typer
 
 from fakeclever.district import FakeDistrict
 from fakeclever.fake import FakeClever
-from foundation.console import VerboseOption, configure_logging
+from foundation.console import LogFormat, LogFormatOption, VerboseOption, configure_logging
 
 logger = logging.getLogger(__name__)
 app = typer.Typer(
@@ -33,9 +33,9 @@ app = typer.Typer(
 
 
 @app.callback()
-def configure(verbose: VerboseOption = False) -> None:
+def configure(verbose: VerboseOption = False, log_format: LogFormatOption = LogFormat.TEXT) -> None:
     """Logs go to stderr; stdout carries only the startup line."""
-    configure_logging(verbose=verbose)
+    configure_logging(verbose=verbose, log_format=log_format)
 
 
 @app.command()

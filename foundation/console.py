@@ -1,19 +1,49 @@
-"""What our command-line tools share: a --verbose option and errors without a traceback."""
+"""What our command-line tools share: --verbose and --log-format, and errors without a
+traceback."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated
 
 import typer
+from pythonjsonlogger.json import JsonFormatter
 from rich.console import Console
 from rich.markup import escape
 
 from foundation.exceptions import CleverStreamError
 
+
+class LogFormat(StrEnum):
+    """How log records are written to stderr."""
+
+    #: One line per record: time, level, logger, message.
+    TEXT = "text"
+    #: One JSON object per line: time, level, logger, message (and an exception's text).
+    JSON = "json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogOptions:
+    """The logging a command was asked for."""
+
+    verbose: bool = False
+    format: LogFormat = LogFormat.TEXT
+
+
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        case_sensitive=False,
+        help="text: a line per record; json: a JSON object per line.",
+    ),
+]
 # Exit code for an error we raised on purpose (1 stays for crashes, 2 is click's usage error).
 PROJECT_ERROR = 4
 
@@ -29,16 +59,31 @@ def reporting_errors(console: Console) -> Iterator[None]:
         raise typer.Exit(PROJECT_ERROR) from error
 
 
-def configure_logging(*, verbose: bool) -> None:
-    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only; the
-    Kafka client's repeated warnings and errors once a minute each, with their count."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(found, RepeatedLines) for found in handler.filters):
-            handler.addFilter(RepeatedLines())
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(*, verbose: bool, log_format: LogFormat = LogFormat.TEXT) -> None:
+    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only, as
+    ``log_format`` says; the Kafka client's repeated warnings and errors once a minute each,
+    with their count. The first call of a process decides."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(log_formatter(log_format))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    for installed in logging.getLogger().handlers:
+        if not any(isinstance(found, RepeatedLines) for found in installed.filters):
+            installed.addFilter(RepeatedLines())
+
+
+def log_formatter(log_format: LogFormat) -> logging.Formatter:
+    """The formatter of ``log_format``."""
+    if log_format == LogFormat.JSON:
+        # ``timestamp``: the record's time in ISO 8601, UTC, under that key.
+        return JsonFormatter(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+        )
+    return logging.Formatter(_TEXT_FORMAT)
 
 
 class RepeatedLines(logging.Filter):

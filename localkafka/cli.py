@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from foundation.console import VerboseOption, configure_logging, reporting_errors
+from foundation.console import (
+    LogFormat,
+    LogFormatOption,
+    VerboseOption,
+    configure_logging,
+    reporting_errors,
+)
 from foundation.settings import read_settings
 from localkafka.broker import LocalKafka, RunningBroker
 from localkafka.maven import cached_jars, resolve_kafka
@@ -25,9 +31,9 @@ NOT_RUNNING = 3
 
 
 @app.callback()
-def configure(verbose: VerboseOption = False) -> None:
+def configure(verbose: VerboseOption = False, log_format: LogFormatOption = LogFormat.TEXT) -> None:
     """Settings come from LOCAL_KAFKA_* variables (see .env.example)."""
-    configure_logging(verbose=verbose)
+    configure_logging(verbose=verbose, log_format=log_format)
 
 
 @app.command()
@@ -36,10 +42,19 @@ def resolve() -> None:
     settings = _settings()
     cached = cached_jars(settings) is not None
     started = time.monotonic()
+    if not cached:
+        console.print(
+            f"Resolving Kafka {settings.kafka_version}'s jars from Maven Central with Maven "
+            "(the first time only: about a minute)...",
+            highlight=False,
+            soft_wrap=True,
+        )
     with reporting_errors(console):
         jars = resolve_kafka(settings)
     how = "already in the cache" if cached else f"resolved in {time.monotonic() - started:.1f}s"
-    console.print(f"Kafka {jars.version} jars in [bold]{jars.libs_dir}[/bold] ({how})")
+    console.print(
+        f"Kafka {jars.version} jars in [bold]{jars.libs_dir}[/bold] ({how})", soft_wrap=True
+    )
 
 
 @app.command()

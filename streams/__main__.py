@@ -5,7 +5,13 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from foundation.console import VerboseOption, reporting_errors
+from foundation.console import (
+    LogFormat,
+    LogFormatOption,
+    LogOptions,
+    VerboseOption,
+    reporting_errors,
+)
 from foundation.settings import read_settings
 from streams.service import run_worker
 from streams.settings import WorkerSettings
@@ -19,10 +25,11 @@ console = Console(stderr=True)
 
 
 @app.command()
-def worker(verbose: VerboseOption = False) -> None:
+def worker(verbose: VerboseOption = False, log_format: LogFormatOption = LogFormat.TEXT) -> None:
     """Run one worker of the group (CLEVER_WORKER_*); start more to share the districts."""
     with reporting_errors(console):
-        run_worker(read_settings(WorkerSettings, what="the worker"), verbose=verbose)
+        log = LogOptions(verbose=verbose, format=log_format)
+        run_worker(read_settings(WorkerSettings, what="the worker"), log=log)
 
 
 @app.command()

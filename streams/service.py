@@ -11,6 +11,7 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.admin import default_replication_factor
+from foundation.console import LogOptions
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.provision import ensure_pipeline_topics
@@ -42,8 +43,8 @@ async def prepare(settings: WorkerSettings) -> tuple[int, int]:
     return len(raw["partitions"]), replicas
 
 
-def run_worker(settings: WorkerSettings, *, verbose: bool) -> None:
+def run_worker(settings: WorkerSettings, *, log: LogOptions) -> None:
     """Run one worker of the group until SIGTERM or Ctrl-C, with the configured engine."""
     raw_partitions, replicas = asyncio.run(prepare(settings))
     engine = load_engine(settings, raw_partitions=raw_partitions, replicas=replicas)
-    engine.serve(verbose=verbose)
+    engine.serve(log=log)

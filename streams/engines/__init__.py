@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from foundation.console import LogOptions
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
@@ -45,8 +46,9 @@ class WorkerEngine(Protocol):
         """Reads of raw ``partition``'s committed tables, if this worker owns it, restored."""
         ...
 
-    def serve(self, *, verbose: bool) -> None:
-        """Run as this process's worker until SIGTERM or Ctrl-C, views included."""
+    def serve(self, *, log: LogOptions) -> None:
+        """Run as this process's worker until SIGTERM or Ctrl-C, views included, logging as
+        ``log`` says."""
         ...
 
 

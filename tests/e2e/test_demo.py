@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import pty
 import re
+import select
 import signal
+import struct
+import subprocess
 import sys
+import termios
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pyte
 import pytest
 
 from localkafka.config import BrokerLayout
@@ -108,3 +118,97 @@ def test_the_demo_uses_an_existing_cluster_when_told(
     assert "external cluster" in finished.output
     assert "e2e-demo.privileges.state.v1" in finished.output
     assert not (tmp_path / "broker").exists()  # no local broker was started
+
+
+class Terminal:
+    """A pseudo-terminal of ``columns`` x ``lines`` running a command, its screen emulated by
+    pyte (a VT100 emulator) as a user would see it."""
+
+    def __init__(self, args: list[str], env: dict[str, str], *, columns: int, lines: int):
+        self.screen = pyte.Screen(columns, lines)
+        self._stream = pyte.ByteStream(self.screen)
+        self.output = bytearray()
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        terminal_env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+        terminal_env["TERM"] = "xterm-256color"
+        self.process = subprocess.Popen(
+            args, stdin=slave, stdout=slave, stderr=slave, env=terminal_env, close_fds=True
+        )
+        os.close(slave)
+        self._master = master
+
+    def read(self, timeout_s: float) -> None:
+        """Feed the screen what the command wrote within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self._master], [], [], left)
+            if not ready:
+                return
+            try:
+                chunk = os.read(self._master, 65536)
+            except OSError:  # the command closed the terminal: it ended
+                return
+            if not chunk:
+                return
+            self.output += chunk
+            self._stream.feed(chunk)
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.screen.display)
+
+    def wait_for(self, condition: Callable[[str], bool], timeout_s: float, what: str) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.read(0.5)
+            if condition(self.text()):
+                return self.text()
+            if self.process.poll() is not None:
+                break
+        raise AssertionError(f"{what}: the screen shows\n{self.text()}")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self._master)
+
+
+def test_on_a_terminal_the_demo_keeps_its_header_above_a_tail_of_changes(
+    command_env: CommandEnv,
+) -> None:
+    terminal = Terminal(
+        [sys.executable, "-m", "clever_stream", "demo"], command_env(), columns=160, lines=48
+    )
+    try:
+
+        def running(text: str) -> bool:
+            return "GRANTED" in text and re.search(r"raw lag", text) is not None
+
+        first = terminal.wait_for(running, 180, "the live screen with changes")
+        # Changes keep coming (the fake district changes every 2 s): the header stays.
+        later = terminal.wait_for(
+            lambda text: text != first and "ask the worker" in text, 30, "the screen updating"
+        )
+        terminal.process.send_signal(signal.SIGINT)
+        terminal.read(60)
+        code = terminal.process.wait(timeout=60)
+    finally:
+        terminal.close()
+
+    for shown in (first, later):
+        assert "clever-stream demo: Ctrl-C stops it" in shown
+        assert "fake Clever" in shown
+        assert "/students/<student>/contacts" in shown
+        assert "Privilege changes, newest last" in shown
+        assert "Each line is one privilege change" in shown
+    counters = re.search(r"([0-9a-f]{24})\s+│\s+([\d,]+)\s+│", later)
+    assert counters, later
+    assert int(counters[2].replace(",", "")) > 0  # records synced
+    assert "because of" in later
+    everything = terminal.output.decode(errors="replace")
+    assert code == 0, everything
+    assert re.search(r"Shown: \d+ granted, \d+ revoked, \d+ changed\.", everything)
+    assert "Nothing is left running." in everything
+    for noise in ("Traceback", "aiokafka", " WARNING ", " ERROR "):
+        assert noise not in everything

@@ -16,6 +16,7 @@ from typing import NoReturn
 import faust
 from faust.types import TP
 
+from foundation.console import LogOptions, configure_logging
 from streams.engines.faust.changelogs import ensure_changelog_topics
 from streams.engines.faust.worker import PrivilegeWorker, build_worker
 from streams.processor.handler import RecordHandler
@@ -70,7 +71,7 @@ class FaustEngine:
         owned = self.worker.app.assignor.assigned_actives()
         return self.worker.store if TP(raw, partition) in owned else None
 
-    def serve(self, *, verbose: bool) -> NoReturn:
+    def serve(self, *, log: LogOptions) -> NoReturn:
         """Run Faust's worker until SIGTERM or Ctrl-C (Faust handles both), then exit.
 
         Faust stops its services and closes its event loop, but the aiokafka consumer thread
@@ -78,14 +79,17 @@ class FaustEngine:
         Faust is done (transactions ended, producers stopped), the process exits on its own
         terms.
         """
+        # Our logging, not mode's: one format (and --log-format) for both engines.
+        configure_logging(verbose=log.verbose, log_format=log.format)
         asyncio.run(self._ensure_changelogs())
         code: int | str | None = 0
         try:
             runner = faust.Worker(
                 self.worker.app,
-                loglevel=logging.INFO if verbose else logging.WARNING,
+                loglevel=logging.INFO if log.verbose else logging.WARNING,
                 quiet=True,
                 console_port=0,
+                override_logging=False,
             )
             # Faust's terminal spinner, kept at WARNING and above, turns the root logger to
             # DEBUG so that it spins on every record: every debug call of Faust and aiokafka

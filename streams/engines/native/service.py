@@ -14,7 +14,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 
-from foundation.console import configure_logging
+from foundation.console import LogOptions, configure_logging
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.codec import default_codec
@@ -163,8 +163,8 @@ class NativeEngine:
     def committed_store(self, partition: int) -> CommittedState | None:
         return None if self._engine is None else self._engine.committed_store(partition)
 
-    def serve(self, *, verbose: bool) -> None:
-        configure_logging(verbose=verbose)
+    def serve(self, *, log: LogOptions) -> None:
+        configure_logging(verbose=log.verbose, log_format=log.format)
         asyncio.run(
             serve_engine(
                 self._settings, raw_partitions=self._raw_partitions, replicas=self._replicas
