@@ -4,7 +4,7 @@ Each fix replaces one method, is applied once by :func:`apply_faust_fixes` (from
 ``create_app``), and refuses to apply to any other Faust version: a new Faust must be read
 again, not trusted to have kept the bug. Why each is needed, and the test that proves it:
 docs/decisions/0014 (recovery's end), 0015 (seek before resume), 0016 (a commit after the
-final one).
+final one), 0023 (a stop with a join pending).
 """
 
 from __future__ import annotations
@@ -28,6 +28,33 @@ logger = logging.getLogger(__name__)
 
 #: The Faust release these fixes were written against and proven on.
 FIXED_FAUST_VERSION = "0.15.3"
+#: How long the consumer thread's stop waits for its consumer to leave the group.
+LEAVE_GROUP_S = 5.0
+
+
+async def _on_consumer_thread_stop(self: AIOKafkaConsumerThread) -> None:
+    """Stop the consumer thread, waiting at most ``LEAVE_GROUP_S`` for its consumer to leave
+    the group.
+
+    aiokafka's ``stop`` first waits for the consumer's coordination task, which a join held
+    by the coordinator (a member that does not answer) keeps busy for up to the group's
+    rebalance timeout: Faust's own stop waited that long on SIGTERM. Past the bound the group
+    drops this member after its session timeout, as after a crash; nothing uncommitted
+    survives either way (docs/decisions/0023).
+    """
+    await super(AIOKafkaConsumerThread, self).on_thread_stop()
+    consumer = self._consumer
+    if consumer is None:
+        return
+    try:
+        async with asyncio.timeout(LEAVE_GROUP_S):
+            await consumer.stop()
+    except TimeoutError:
+        logger.warning(
+            "the consumer did not leave its group within %g s (a join still pending, or the "
+            "broker gone); the group drops it after its session timeout",
+            LEAVE_GROUP_S,
+        )
 
 
 async def _committed_highwaters(
@@ -146,6 +173,7 @@ def apply_faust_fixes() -> None:
         )
     consumer_thread = cast(Any, AIOKafkaConsumerThread)
     consumer_thread._highwaters = _committed_highwaters  # noqa: SLF001 - the fix replaces this Faust method
+    consumer_thread.on_thread_stop = _on_consumer_thread_stop
     recovery = cast(Any, Recovery)
     recovery._resume_streams = _resume_streams  # noqa: SLF001 - the fix replaces this Faust method
     recovery.on_recovery_completed = _on_recovery_completed

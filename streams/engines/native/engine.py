@@ -60,6 +60,8 @@ _FETCH_MIN_BYTES: Final = 64 * 1024
 _FETCH_MAX_WAIT_MS: Final = 10
 #: The longest one ``getmany`` waits, so a due commit is never late by more.
 _POLL_MS: Final = 100
+#: How long stopping waits for the consumer to leave its group (see ``_stop_client``).
+_LEAVE_GROUP_S: Final = 5.0
 
 
 class PrivilegeEngine:
@@ -151,10 +153,10 @@ class PrivilegeEngine:
         )
         try:
             self._consumer.subscribe([self.topics.raw], listener=_Listener(self))
-            await self._consumer.start()
             try:
-                await self._process_until(stop)
-                await self._final_commit()
+                if await self._started_unless_stopping(self._consumer, stop):
+                    await self._process_until(stop)
+                    await self._final_commit()
             finally:
                 # After a failure the open transactions are aborted: nothing half-done commits.
                 async with self._lock:
@@ -166,6 +168,28 @@ class PrivilegeEngine:
                 backing.close()
             self._backings.clear()
             self._log_counts()
+
+    @staticmethod
+    async def _started_unless_stopping(consumer: AIOKafkaConsumer, stop: asyncio.Event) -> bool:
+        """Start ``consumer``; False if ``stop`` is set first (the start is cancelled).
+
+        A consumer subscribed before it starts waits in ``start`` for its first assignment,
+        so for as long as the coordinator holds its join (a member that does not answer
+        keeps it waiting up to the group's rebalance timeout): a stop must not wait on that.
+        """
+        starting = asyncio.ensure_future(consumer.start())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((starting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if starting.done():
+            starting.result()
+            return True
+        starting.cancel()
+        await asyncio.wait((starting,))
+        logger.info("stopped before the group's first assignment (the join was pending)")
+        return False
 
     async def _final_commit(self) -> None:
         """Commit the open transactions before stopping, within ``stop_timeout_s``: what the
@@ -412,10 +436,23 @@ class PrivilegeEngine:
 
 
 async def _stop_client(consumer: AIOKafkaConsumer) -> None:
-    """Stop ``consumer``. With the broker unreachable, aiokafka's fetcher re-raises the
-    cancellation of its own fetch task from ``stop``: that one is no cancellation of ours."""
+    """Stop ``consumer``, waiting at most ``_LEAVE_GROUP_S``.
+
+    Leaving the group is one request; aiokafka first waits for its coordination task, which
+    a join held by the coordinator (for a member that does not answer) keeps busy for up to
+    the group's rebalance timeout. Past the bound the stop is given up: the group drops this
+    member after its session timeout, as after a crash, and nothing committed is lost. With
+    the broker unreachable, aiokafka's fetcher re-raises the cancellation of its own fetch
+    task from ``stop``: that one is no cancellation of ours."""
     try:
-        await consumer.stop()
+        async with asyncio.timeout(_LEAVE_GROUP_S):
+            await consumer.stop()
+    except TimeoutError:
+        logger.warning(
+            "a consumer did not leave its group within %g s (a join still pending, or the "
+            "broker gone); the group drops it after its session timeout",
+            _LEAVE_GROUP_S,
+        )
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
