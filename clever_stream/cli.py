@@ -208,7 +208,10 @@ def resync(
                 timeout_s=settings.kafka_timeout_s,
             )
         )
-    console.print(f"Asked for a resync of {len(requests)} districts:", highlight=False)
+    count = len(requests)
+    console.print(
+        f"Asked for a resync of {count} district{'' if count == 1 else 's'}:", highlight=False
+    )
     for request in requests:
         console.print(
             f"  {request.district_id} (request {request.request_id})",
@@ -219,6 +222,7 @@ def resync(
         "A running poller starts each at its next page, a stopped one when it starts; "
         "clever-stream status shows them pending until then.",
         highlight=False,
+        soft_wrap=True,
     )
 
 

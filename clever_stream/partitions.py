@@ -367,7 +367,8 @@ def growth_lines(plan: GrowthPlan, *, dry_run: bool, seconds: float) -> list[str
     moving = plan.moving
     lines.append(
         f"{'Would move' if dry_run else 'Moved'} the state of {len(moving)} of "
-        f"{len(plan.districts)} districts ({len(plan.moves)} table entries):"
+        f"{len(plan.districts)} districts ({len(plan.moves)} table entries)"
+        + (":" if moving else ".")
     )
     lines += [
         f"  {district}: partition {source} -> {target}"
