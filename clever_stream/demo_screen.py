@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -104,7 +105,8 @@ class DemoScreen:
         for name, value in self.where:
             where.add_row(name, value)
         header = Panel(where, title="clever-stream demo: Ctrl-C stops it", title_align="left")
-        counters = self._counters_table()
+        # A row per district, as many as a fifth of the terminal holds: the rest is counted.
+        counters = self._counters_table(max(console.height // 5, 1))
         legend = Text.from_markup(LEGEND)
         used = sum(
             len(console.render_lines(part, options, pad=False))
@@ -119,7 +121,7 @@ class DemoScreen:
         yield Panel(tail, title="Privilege changes, newest last", title_align="left")
         yield legend
 
-    def _counters_table(self) -> Table:
+    def _counters_table(self, rows: int) -> Table:
         table = Table(title_justify="left", expand=False)
         for heading in ("district", "synced", "events", "events/s", "granted", "revoked"):
             table.add_column(heading, justify="left" if heading == "district" else "right")
@@ -127,10 +129,11 @@ class DemoScreen:
         table.add_column("raw lag", justify="right")
         now = self._clock()
         lag = "-" if self.lag is None else f"{self.lag:,}"
-        for district_id, counters in sorted(self.districts.items()):
+        shown = sorted(self.districts.items())
+        for district_id, counters in shown[:rows]:
             changes = counters.changes
             table.add_row(
-                district_id,
+                escape(district_id),
                 f"{counters.synced:,}",
                 f"{counters.events:,}",
                 f"{counters.rate(now):.1f}",
@@ -139,6 +142,8 @@ class DemoScreen:
                 f"{changes['CHANGED']:,}",
                 lag,
             )
+        if len(shown) > rows:
+            table.add_row(f"and {len(shown) - rows} more districts", *([""] * 7))
         return table
 
 
@@ -152,7 +157,12 @@ def _one_line(markup: str) -> Text:
 def _capacity(privilege: Privilege | None) -> str:
     if privilege is None:
         return "-"
-    return f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}"
+    return _plain(f"{privilege.relationship_raw or '-'} / {privilege.contact_type_raw or '-'}")
+
+
+def _plain(text: str) -> str:
+    """Clever's text as it shows on one line: no markup of its own, no line breaks."""
+    return escape(" ".join(text.split()))
 
 
 def describe(change: PrivilegeChange) -> str:
@@ -169,8 +179,8 @@ def describe(change: PrivilegeChange) -> str:
         if change.reissued_from_contact_id
         else ""
     )
-    who = f"contact {change.contact_id}"
-    student = f"student {change.student_id}"
+    who = f"contact {_plain(change.contact_id)}"
+    student = f"student {_plain(change.student_id)}"
     if change.kind == ChangeKind.GRANTED:
         what = f"[green]GRANTED[/green]  {who} may now see {student}: {_capacity(change.after)}"
     elif change.kind == ChangeKind.REVOKED:
@@ -183,4 +193,4 @@ def describe(change: PrivilegeChange) -> str:
             f"[yellow]CHANGED[/yellow]  {who} sees {student}: {_capacity(change.before)} -> "
             f"{_capacity(change.after)}"
         )
-    return f"{what}{reissued}, because of {why}"
+    return f"{what}{_plain(reissued)}, because of {_plain(why)}"

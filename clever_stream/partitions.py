@@ -31,7 +31,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from foundation.exceptions import CleverStreamError, ConfigurationError
 from foundation.kafka_errors import kafka_errors, retrying
-from foundation.reading import partition_counts, read_committed, read_latest
+from foundation.reading import group_offsets, partition_counts, read_committed, read_latest
 from schemas.keys import district_key
 from streams.engines.changelogs import ChangelogTopic, changelog_topics
 
@@ -121,10 +121,13 @@ async def grow_partitions(
         _check_target(raw_topic, counts, target)
         await _refuse_live_workers(bootstrap_servers, group_id)
         districts = frozenset(await _polled_districts(bootstrap_servers, cursors_topic))
+        # Checked before the fencing, which stops any poller still running: a refusal then
+        # changes nothing; and after it, when no poller can add a record any more.
+        await _refuse_undrained(bootstrap_servers, raw_topic, group_id, counts[raw_topic])
         fenced = 0
         if not dry_run:
             fenced = await _fence_pollers(bootstrap_servers, poller_id_prefix, districts)
-        await _refuse_undrained(bootstrap_servers, raw_topic, group_id, counts[raw_topic])
+            await _refuse_undrained(bootstrap_servers, raw_topic, group_id, counts[raw_topic])
         present = [changelog for changelog in changelogs if changelog.name in counts]
         moves, unknown = await _state_moves(bootstrap_servers, present, counts, target)
         plan = GrowthPlan(
@@ -221,12 +224,7 @@ async def _refuse_undrained(
     Exact, not an offset comparison: the records after the group's offset are read, so a
     transaction marker at a partition's end does not count as a record left.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
-    finally:
-        await admin.close()
+    committed = await group_offsets(bootstrap_servers, group_id)
     tps = [TopicPartition(raw_topic, partition) for partition in range(partitions)]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
@@ -238,7 +236,7 @@ async def _refuse_undrained(
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         for tp in tps:
-            start = committed[tp].offset if tp in committed else 0
+            start = committed.get(tp, 0)
             consumer.seek(tp, start)
             while await consumer.position(tp) < ends[tp]:
                 left = (await consumer.getmany(tp, timeout_ms=500)).get(tp, [])

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.exceptions import CleverStreamError, ConfigurationError
-from foundation.kafka_errors import kafka_errors, retrying
+from foundation.kafka_errors import kafka_errors
+from foundation.reading import group_offsets
 from foundation.settings import read_settings, validate_prefix
 from streams.engines import load_engine
 from streams.service import prepare
@@ -125,13 +125,8 @@ async def replay(settings: WorkerSettings, *, force: bool, timeout_s: float) -> 
 
 
 async def _group_has_offsets(bootstrap_servers: str, group_id: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     with kafka_errors("read the worker group's offsets", bootstrap_servers):
-        await admin.start()
-        try:
-            return bool(await retrying(lambda: admin.list_consumer_group_offsets(group_id)))
-        finally:
-            await admin.close()
+        return bool(await group_offsets(bootstrap_servers, group_id))
 
 
 async def _bounds(
@@ -158,13 +153,7 @@ async def _caught_up(
     A partition ends in a transaction marker when its last records were committed in a
     transaction: its group offset may then stop one short of the end, on the marker.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
-    finally:
-        await admin.close()
+    committed = await group_offsets(bootstrap_servers, group_id)
     return all(
-        end == 0 or (tp in committed and committed[tp].offset >= end - 1)
-        for tp, end in ends.items()
+        end == 0 or (tp in committed and committed[tp] >= end - 1) for tp, end in ends.items()
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from foundation.kafka_errors import retrying
+
 #: How long one fetch waits for records before the reader asks again.
 _FETCH_WAIT_MS = 500
 
@@ -63,3 +65,15 @@ async def read_latest(bootstrap_servers: str, topic: str) -> dict[bytes, bytes]:
         if record.key is not None:
             latest[record.key] = record.value
     return {key: value for key, value in latest.items() if value is not None}
+
+
+async def group_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
+    """The offsets ``group_id`` has committed, by partition (empty for a group that never
+    committed), without joining the group; a coordinator still being elected is waited for."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
+    finally:
+        await admin.close()
+    return {tp: found.offset for tp, found in committed.items()}

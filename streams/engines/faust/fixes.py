@@ -22,39 +22,26 @@ from faust.transport.consumer import TransactionManager
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.types import TP
 
+from foundation.consumers import stop_consumer
 from foundation.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
 #: The Faust release these fixes were written against and proven on.
 FIXED_FAUST_VERSION = "0.15.3"
-#: How long the consumer thread's stop waits for its consumer to leave the group.
-LEAVE_GROUP_S = 5.0
 
 
 async def _on_consumer_thread_stop(self: AIOKafkaConsumerThread) -> None:
-    """Stop the consumer thread, waiting at most ``LEAVE_GROUP_S`` for its consumer to leave
-    the group.
+    """Stop the consumer thread, waiting a bounded time for its consumer to leave the group.
 
     aiokafka's ``stop`` first waits for the consumer's coordination task, which a join held
     by the coordinator (a member that does not answer) keeps busy for up to the group's
-    rebalance timeout: Faust's own stop waited that long on SIGTERM. Past the bound the group
-    drops this member after its session timeout, as after a crash; nothing uncommitted
-    survives either way (docs/decisions/0023).
+    rebalance timeout: Faust's own stop waited that long on SIGTERM (docs/decisions/0023).
     """
     await super(AIOKafkaConsumerThread, self).on_thread_stop()
     consumer = self._consumer
-    if consumer is None:
-        return
-    try:
-        async with asyncio.timeout(LEAVE_GROUP_S):
-            await consumer.stop()
-    except TimeoutError:
-        logger.warning(
-            "the consumer did not leave its group within %g s (a join still pending, or the "
-            "broker gone); the group drops it after its session timeout",
-            LEAVE_GROUP_S,
-        )
+    if consumer is not None:
+        await stop_consumer(consumer)
 
 
 async def _committed_highwaters(

@@ -35,6 +35,7 @@ from aiokafka import (
 )
 from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
 
+from foundation.consumers import stop_consumer
 from foundation.exceptions import ConfigurationError
 from schemas.codec import Codec
 from streams.engines.native.changelog import ChangelogRestorer, changelog_topic
@@ -436,23 +437,11 @@ class PrivilegeEngine:
 
 
 async def _stop_client(consumer: AIOKafkaConsumer) -> None:
-    """Stop ``consumer``, waiting at most ``_LEAVE_GROUP_S``.
-
-    Leaving the group is one request; aiokafka first waits for its coordination task, which
-    a join held by the coordinator (for a member that does not answer) keeps busy for up to
-    the group's rebalance timeout. Past the bound the stop is given up: the group drops this
-    member after its session timeout, as after a crash, and nothing committed is lost. With
-    the broker unreachable, aiokafka's fetcher re-raises the cancellation of its own fetch
-    task from ``stop``: that one is no cancellation of ours."""
+    """Stop ``consumer`` within ``foundation.consumers.LEAVE_GROUP_S``. With the broker
+    unreachable, aiokafka's fetcher re-raises the cancellation of its own fetch task from
+    ``stop``: that one is no cancellation of ours."""
     try:
-        async with asyncio.timeout(_LEAVE_GROUP_S):
-            await consumer.stop()
-    except TimeoutError:
-        logger.warning(
-            "a consumer did not leave its group within %g s (a join still pending, or the "
-            "broker gone); the group drops it after its session timeout",
-            _LEAVE_GROUP_S,
-        )
+        await stop_consumer(consumer)
     except asyncio.CancelledError:
         current = asyncio.current_task()
         if current is not None and current.cancelling():

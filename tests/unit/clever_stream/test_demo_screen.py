@@ -3,11 +3,13 @@ than the terminal, so its header never scrolls away."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
+from rich.text import Text
 
 from clever_stream.demo_screen import RATE_WINDOW_S, DemoScreen, describe
 from schemas.records import Cause, Privilege, PrivilegeChange
@@ -96,3 +98,11 @@ def test_the_screen_never_grows_taller_than_the_terminal(
     console.print(screen)
 
     assert len(console.export_text().splitlines()) <= height
+
+
+def test_clever_text_shows_as_itself_on_one_line() -> None:
+    odd = replace(change(ChangeKind.GRANTED, None, PARENT), contact_id="[red]c[/red]\nnext")
+
+    shown = Text.from_markup(describe(odd)).plain
+
+    assert "contact [red]c[/red] next may now see" in shown
