@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import Counter
 from importlib.metadata import version as package_version
@@ -85,8 +86,16 @@ def configure(
 ) -> None:
     """Settings come from the environment (see .env.example); -v logs progress."""
     configure_logging(verbose=verbose, log_format=log_format)
+    if ctx.invoked_subcommand not in _SERVICES and not verbose:
+        # A command that runs and ends reports its own failure in one line; the Kafka
+        # client's errors on the way (a leader moving, retried) are noise on its screen.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     # The worker configures its engine's logging with it.
     ctx.obj = LogOptions(verbose=verbose, format=log_format)
+
+
+#: The commands that run until stopped: the Kafka client's errors are theirs to show.
+_SERVICES = frozenset({"poll", "worker", "demo", "fake-clever", "kafka"})
 
 
 # The deployables and tools, one command each; `python -m connectors run`, `python -m streams
