@@ -23,6 +23,7 @@ from connectors.exceptions import (
     CleverResponseError,
     CursorExpiredError,
 )
+from connectors.metrics import PollerMetrics, endpoint_of
 from connectors.pages import Page, decode_json, parse_page
 from connectors.retry import (
     RetryableFailure,
@@ -58,6 +59,7 @@ class CleverClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         district_label: str | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        metrics: PollerMetrics | None = None,
     ) -> None:
         if not _TOKEN_CHARS.fullmatch(token):
             # Say nothing of the value: it is a secret even when malformed.
@@ -71,6 +73,7 @@ class CleverClient:
         self._retry = retry
         self._label = f"district {district_label}" if district_label else "a district"
         self._sleep = sleep if sleep is not None else asyncio.sleep
+        self._metrics = metrics
 
     def __repr__(self) -> str:
         return f"CleverClient({self._label}, {self.api_version})"
@@ -195,17 +198,34 @@ class CleverClient:
             )
 
         what = self._describe(_path_of(request().url))
+        endpoint = endpoint_of(target)
 
         async def attempt() -> Page:
+            started = time.perf_counter()
             try:
                 response = await self._http.send(request())
             except httpx.TimeoutException as error:
+                self._observe(endpoint, "timeout", started)
                 raise RetryableFailure(f"timed out ({type(error).__name__})") from None
             except httpx.TransportError as error:
+                self._observe(endpoint, "transport", started)
                 raise RetryableFailure(f"transport error ({type(error).__name__})") from None
+            self._observe(endpoint, str(response.status_code), started)
             return self._page_of(response, what)
 
-        return await call_with_retries(attempt, policy=self._retry, sleep=self._sleep, what=what)
+        return await call_with_retries(
+            attempt, policy=self._retry, sleep=self._sleep, what=what, on_retry=self._retried
+        )
+
+    def _observe(self, endpoint: str, status: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.request_duration.labels(endpoint).observe(time.perf_counter() - started)
+            self._metrics.responses.labels(status).inc()
+
+    def _retried(self, failure: RetryableFailure) -> None:
+        if self._metrics is not None:
+            status = "none" if failure.status is None else str(failure.status)
+            self._metrics.retries.labels(status).inc()
 
     def _page_of(self, response: httpx.Response, what: str) -> Page:
         status = response.status_code

@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NoReturn, Protocol
 
 from connectors.client import CleverClient
@@ -26,6 +28,7 @@ from connectors.mapping import (
     sync_completed_record,
     sync_started_record,
 )
+from connectors.metrics import PollerMetrics
 from connectors.pages import Page
 from foundation.clock import utc_now
 from schemas.keys import district_key
@@ -36,6 +39,16 @@ logger = logging.getLogger(__name__)
 
 #: Students before contacts, as Clever orders creations: a contact's students exist first.
 SYNC_ROLES = ("student", "contact")
+
+
+class SyncCause(StrEnum):
+    """Why a sync started: few values, so a metric label can carry it."""
+
+    FIRST_SYNC = "first_sync"
+    OPERATOR = "operator"
+    CURSOR_EXPIRED = "cursor_expired"
+    ROLLOVER = "rollover"
+    WINDOW_PASSED = "window_passed"
 
 
 class Transactions(Protocol):
@@ -74,8 +87,15 @@ class DistrictPoller:
         clock: Callable[[], datetime] = utc_now,
         new_sync_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         resync_request_id: str | None = None,
+        metrics: PollerMetrics | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.district_id = district_id
+        self._metrics = metrics
+        self._monotonic = monotonic
+        #: When Clever last answered a page for the district (monotonic), None before.
+        self.last_polled: float | None = None
+        self._resync_cause = SyncCause.OPERATOR
         #: The last operator request (``ResyncRequest``) taken up: it is in every cursor.
         self.resync_request_id = resync_request_id
         # An operator request to take up with the next resync.
@@ -95,10 +115,17 @@ class DistrictPoller:
         # The events page after a full one, fetched while that one commits.
         self._ahead: tuple[str | None, asyncio.Future[Page]] | None = None
 
-    def request_resync(self, reason: str, *, request_id: str | None = None) -> None:
+    def request_resync(
+        self,
+        reason: str,
+        *,
+        cause: SyncCause = SyncCause.OPERATOR,
+        request_id: str | None = None,
+    ) -> None:
         """Resync at the next page boundary (an operator's request, an expired cursor...);
         ``request_id`` names the operator's ``ResyncRequest`` it takes up, if any."""
         self._resync_reason = reason
+        self._resync_cause = cause
         if request_id is not None:
             self._pending_request = request_id
         self._wake.set()
@@ -118,13 +145,16 @@ class DistrictPoller:
         if cursor is None:
             # A first sync takes up a request made before it, too.
             self._resync_reason = None
-            cursor = await self._start_sync(RecordSource.SYNC, "first start")
+            cursor = await self._start_sync(RecordSource.SYNC, "first start", SyncCause.FIRST_SYNC)
         elif self._silently_expired(cursor):
-            self.request_resync("no event seen and the cursor is older than Clever's window")
+            self.request_resync(
+                "no event seen and the cursor is older than Clever's window",
+                cause=SyncCause.WINDOW_PASSED,
+            )
         while True:
             if self._resync_reason is not None:
                 reason, self._resync_reason = self._resync_reason, None
-                cursor = await self._start_sync(RecordSource.RESYNC, reason)
+                cursor = await self._start_sync(RecordSource.RESYNC, reason, self._resync_cause)
             elif cursor.phase == CursorPhase.SYNCING:
                 cursor = await self._sync_role(cursor)
             else:
@@ -143,7 +173,9 @@ class DistrictPoller:
             and self._clock() - cursor.updated_at > self._options.event_window
         )
 
-    async def _start_sync(self, source: RecordSource, reason: str) -> PollerCursor:
+    async def _start_sync(
+        self, source: RecordSource, reason: str, cause: SyncCause
+    ) -> PollerCursor:
         request, self._pending_request = self._pending_request, None
         if request is not None:
             self.resync_request_id = request
@@ -172,6 +204,8 @@ class DistrictPoller:
             fetched_at=now,
         )
         await self._commit([started], cursor)
+        if self._metrics is not None:
+            self._metrics.resyncs.labels(self.district_id, cause).inc()
         self._backlog = 0
         logger.info(
             "district %s: %s %s started (%s), bookmark %s",
@@ -192,6 +226,7 @@ class DistrictPoller:
         )
         async with contextlib.aclosing(read_ahead(pages)) as ahead:
             async for page in ahead:
+                self.last_polled = self._monotonic()
                 if self._resync_reason is not None:
                     return cursor
                 now = self._clock()
@@ -249,8 +284,11 @@ class DistrictPoller:
                 self.district_id,
                 cursor.last_event_id,
             )
-            self.request_resync("cursor expired")
+            self.request_resync("cursor expired", cause=SyncCause.CURSOR_EXPIRED)
             return cursor
+        self.last_polled = self._monotonic()
+        if self._metrics is not None and page.size:
+            self._metrics.events_fetched.labels(self.district_id).inc(page.size)
         if page.items:
             now = self._clock()
             records, dead_letters, last_id = self._event_page(page, now)
@@ -272,7 +310,7 @@ class DistrictPoller:
                 self._backlog,
                 cursor.sync_records,
             )
-            self.request_resync("rollover")
+            self.request_resync("rollover", cause=SyncCause.ROLLOVER)
         return cursor
 
     async def _events_after(self, event_id: str | None) -> Page:
@@ -314,6 +352,8 @@ class DistrictPoller:
     ) -> None:
         await self._transactions.commit(records, cursor, dead_letters)
         self.commits += 1
+        if self._metrics is not None:
+            self._metrics.committed(cursor, records, dead_letters)
 
     def _event_page(
         self, page: Page, now: datetime

@@ -131,6 +131,7 @@ async def call_with_retries(
     sleep: Sleep,
     what: str,
     rand: Callable[[], float] = random.random,
+    on_retry: Callable[[RetryableFailure], None] | None = None,
 ) -> T:
     """Await ``attempt()`` until it stops raising ``RetryableFailure`` or attempts run out.
 
@@ -154,6 +155,8 @@ async def call_with_retries(
 
     def log_retry(state: RetryCallState) -> None:
         failure = state.outcome.exception() if state.outcome is not None else None
+        if on_retry is not None and isinstance(failure, RetryableFailure):
+            on_retry(failure)
         wait_s = state.next_action.sleep if state.next_action is not None else 0.0
         logger.warning(
             "%s: %s; attempt %d of %d, next in %.2fs",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,6 +24,7 @@ from connectors.client import CleverClient
 from connectors.cursors import read_cursor
 from connectors.exceptions import CleverApiError, CleverAuthError, PollerFencedError
 from connectors.health import HealthReporter
+from connectors.metrics import PollerMetrics
 from connectors.poller import DistrictPoller, PollOptions, Transactions
 from connectors.publisher import DistrictPublisher, PollerTopics
 from connectors.requests import RequestWatcher
@@ -63,8 +65,12 @@ class PollerRunner:
         http: httpx.AsyncClient,
         bootstrap_servers: str,
         codec: Codec,
+        metrics: PollerMetrics | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
+        self.metrics = metrics if metrics is not None else PollerMetrics()
+        self._monotonic = monotonic
         self._http = http
         self._bootstrap_servers = bootstrap_servers
         self._codec = codec
@@ -103,6 +109,35 @@ class PollerRunner:
     def status(self) -> list[DistrictStatus]:
         """One entry per configured district, in configuration order."""
         return [self._status[index] for index in sorted(self._status)]
+
+    def readiness(self) -> tuple[bool, list[dict[str, object]]]:
+        """Whether every district polls (Clever answered it within a few poll intervals)
+        and none is failing; and each district's state, for ``/ready``'s body."""
+        settings = self._settings
+        fresh_s = 3 * settings.poll_interval_s + settings.read_timeout_s
+        now = self._monotonic()
+        districts: list[dict[str, object]] = []
+        for index in sorted(self._status):
+            status = self._status[index]
+            key = status.district_id or f"#{index}"
+            poller = self._pollers.get(status.district_id or "")
+            polled = None if poller is None else poller.last_polled
+            if status.fenced:
+                state = "fenced: another poller took it over"
+            elif status.failing_since is not None:
+                state = f"failing since {status.failing_since.isoformat()}: {status.last_error}"
+            elif polled is None:
+                state = "starting: Clever not polled yet"
+            elif now - polled > fresh_s:
+                state = f"stalled: Clever last answered {now - polled:.0f} s ago"
+            else:
+                state = "polling"
+            districts.append({"district": key, "state": state})
+        ready = bool(districts) and all(
+            entry["state"] in ("polling", "fenced: another poller took it over")
+            for entry in districts
+        )
+        return ready, districts
 
     def request_resync(self, reason: str) -> int:
         """Resync every district this process polls now; how many were asked."""
@@ -153,6 +188,7 @@ class PollerRunner:
             api_version=config.api_version,
             retry=self._retry,
             district_label=config.district_id or f"#{index}",
+            metrics=self.metrics,
         )
         district_id = config.district_id
         backoff = self._settings.district_backoff_s
@@ -209,6 +245,8 @@ class PollerRunner:
                 transactions=_Progressing(publisher, lambda: self._recovered(index, district_id)),
                 options=self._options,
                 resync_request_id=None if cursor is None else cursor.resync_request_id,
+                metrics=self.metrics,
+                monotonic=self._monotonic,
             )
             self._pollers[district_id] = poller
             self._update(index, running=True)
@@ -233,6 +271,7 @@ class PollerRunner:
             failing_attempts=status.failing_attempts + 1,
         )
         status = self._status[index]
+        self.metrics.failing.labels(key).set(1)
         health = DistrictHealth(
             district_id=key,
             failing=True,
@@ -251,6 +290,7 @@ class PollerRunner:
             return
         self._update(index, failing_since=None, failing_attempts=0)
         self._reported_well.add(index)
+        self.metrics.failing.labels(district_id).set(0)
         logger.info("district %s: making progress", district_id)
         health = DistrictHealth(district_id=district_id, failing=False, updated_at=utc_now())
         await self._health.report(district_id, health)

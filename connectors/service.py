@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+from connectors.endpoints import PollerEndpoints
 from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
@@ -49,6 +50,14 @@ async def serve(settings: PollerSettings) -> None:
         runner = PollerRunner(
             settings, http=http, bootstrap_servers=bootstrap_servers, codec=default_codec()
         )
+        endpoints = PollerEndpoints(runner)
+        if settings.http_port:
+            await endpoints.start(settings.http_host, settings.http_port)
+            logger.info(
+                "metrics, health and readiness on http://%s:%d",
+                settings.http_host,
+                settings.http_port,
+            )
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(
             RESYNC_SIGNAL, lambda: _resync_requested(runner.request_resync("operator request"))
@@ -57,6 +66,7 @@ async def serve(settings: PollerSettings) -> None:
             await runner.run()
         finally:
             loop.remove_signal_handler(RESYNC_SIGNAL)
+            await endpoints.stop()
 
 
 def _resync_requested(districts: int) -> None:

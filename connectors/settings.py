@@ -68,6 +68,17 @@ class PollerSettings(KafkaSettings):
         description="A catch-up that reads more events than this and than the district's "
         "last sync had records is a rollover: the poller resyncs instead.",
     )
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Address of the poller's /metrics, /health and /ready (0.0.0.0 in a "
+        "container).",
+    )
+    http_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="Port of the poller's /metrics, /health and /ready; 0 turns them off.",
+    )
     connect_timeout_s: float = Field(default=5.0, gt=0, description="HTTP connect timeout.")
     read_timeout_s: float = Field(default=30.0, gt=0, description="HTTP read timeout.")
     max_connections: int = Field(default=20, ge=1, description="HTTP connections in the pool.")

@@ -55,6 +55,8 @@ def poller_env(
         CLEVER_POLLER_EVENTS_PAGE_SIZE="20",
         CLEVER_POLLER_SNAPSHOT_PAGE_SIZE="50",
         CLEVER_POLLER_DISTRICT_BACKOFF_S="0.2",
+        # Several pollers may run at once: their endpoints are tested where asked for.
+        CLEVER_POLLER_HTTP_PORT="0",
     )
     env.update({f"CLEVER_POLLER_{name.upper()}": value for name, value in settings.items()})
     return env
