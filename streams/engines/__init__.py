@@ -12,6 +12,7 @@ import asyncio
 from typing import Protocol
 
 from foundation.console import LogOptions
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
@@ -40,6 +41,15 @@ class WorkerEngine(Protocol):
     @property
     def handler(self) -> RecordHandler:
         """What applies the raw records, with its counts of them."""
+        ...
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        """The worker's Prometheus metrics (served at ``/metrics``)."""
+        ...
+
+    def is_ready(self) -> bool:
+        """Whether every partition the worker owns is restored and processing runs."""
         ...
 
     def committed_store(self, partition: int) -> CommittedState | None:

@@ -57,8 +57,11 @@ class RecordHandler:
         self._clock = clock
         #: Records by outcome (applied, replayed, skipped:<type>, dead-lettered), for logs.
         self.counts: Counter[str] = Counter()
-        #: The privilege changes the records gave.
+        #: The privilege changes the records gave, in all and by kind.
         self.changes = 0
+        self.change_kinds: Counter[str] = Counter()
+        #: The records dead-lettered, by the error's class.
+        self.dead_letter_reasons: Counter[str] = Counter()
 
     def handle(
         self,
@@ -93,12 +96,15 @@ class RecordHandler:
         write_change, write_state = self._writer.change, self._writer.state
         found: list[Output] = []
         district = None
+        kinds = self.change_kinds
         for change in outputs.changes:
+            kinds[change.kind] += 1
             district = district or district_key(change.district_id)
             found.append(Output(topics.changes, district, write_change(change)))
         for pair, state in outputs.states:
             found.append(Output(topics.state, pair, None if state is None else write_state(state)))
         for letter in outputs.dead_letters:
+            self.dead_letter_reasons[letter.error_type] += 1
             key = district_key(letter.district_id) if letter.district_id else raw_key
             found.append(Output(topics.dead_letters, key, encode(letter)))
             logger.warning(

@@ -18,7 +18,8 @@ from faust.types import TP
 
 from foundation.console import LogOptions, configure_logging
 from streams.engines.faust.changelogs import ensure_changelog_topics
-from streams.engines.faust.worker import PrivilegeWorker, build_worker
+from streams.engines.faust.worker import PrivilegeWorker, build_worker, is_ready
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
@@ -65,6 +66,13 @@ class FaustEngine:
     @property
     def handler(self) -> RecordHandler:
         return self.worker.handler.records
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        return self.worker.metrics
+
+    def is_ready(self) -> bool:
+        return self._ready.is_set() and is_ready(self.worker.app)
 
     def committed_store(self, partition: int) -> CommittedState | None:
         raw = self.worker.topics.raw.get_topic_name()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import faust
 
@@ -13,7 +14,8 @@ from streams.engines.faust.output import TransactionalOutput
 from streams.engines.faust.rocksdb_safety import guard_table_files
 from streams.engines.faust.tables import FaustBacking, WorkerTables
 from streams.engines.faust.topics import WorkerTopics
-from streams.engines.faust.views import register_views
+from streams.engines.faust.views import register_probes, register_views
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.state.reader import TableReader
@@ -30,6 +32,7 @@ class PrivilegeWorker:
     tables: WorkerTables
     store: TableReader
     handler: PrivilegeHandler
+    metrics: WorkerMetrics
 
 
 def build_worker(
@@ -58,5 +61,20 @@ def build_worker(
     )
     register_privilege_agent(app, topics=topics, handler=handler)
     reader = TableReader(backing, table_format=table_format)
+    raw_topic = topics.raw.get_topic_name()
+
+    def owned() -> int:
+        return sum(1 for tp in app.assignor.assigned_actives() if tp.topic == raw_topic)
+
+    metrics = WorkerMetrics(handler.records, owned=owned)
     register_views(app, tables=tables, store=reader)
-    return PrivilegeWorker(app=app, topics=topics, tables=tables, store=reader, handler=handler)
+    register_probes(app, metrics=metrics, ready=lambda: is_ready(app))
+    return PrivilegeWorker(
+        app=app, topics=topics, tables=tables, store=reader, handler=handler, metrics=metrics
+    )
+
+
+def is_ready(app: faust.App) -> bool:
+    """Whether the app runs with its assigned partitions recovered."""
+    recovery: Any = cast(Any, app.tables).recovery  # TableManager's, not in TableManagerT
+    return bool(recovery.completed.is_set() and not recovery.in_recovery)

@@ -42,6 +42,7 @@ from streams.engines.native.changelog import ChangelogRestorer, changelog_topic
 from streams.engines.native.collector import RecordCollector
 from streams.engines.native.producer import TransactionalProducer
 from streams.engines.native.task import StreamTask
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.state.backing import TableBacking
@@ -88,6 +89,9 @@ class PrivilegeEngine:
         self._backing_factory = backing_factory
         self._assignor = assignor
         self.handler = RecordHandler(topics=self.topics, codec=codec, districts=settings.districts)
+        self.metrics = WorkerMetrics(self.handler, owned=lambda: len(self._owned), lag=self._lags)
+        # When each partition's restore began (perf_counter), for its duration.
+        self._restore_began: dict[int, float] = {}
         self._lock = asyncio.Lock()
         self._owned: dict[int, StreamTask] = {}
         #: The committed tables of partitions owned now or before, kept to restore only what
@@ -108,6 +112,25 @@ class PrivilegeEngine:
     @property
     def raw_topic(self) -> str:
         return self.topics.raw
+
+    def is_ready(self) -> bool:
+        """Whether every owned partition is restored and processing runs."""
+        restorer = self._restorer
+        return self.ready.is_set() and not (restorer is not None and restorer.busy)
+
+    def _lags(self) -> dict[int, int]:
+        """Each owned partition's records after the last one processed (where known)."""
+        consumer, found = self._consumer, dict[int, int]()
+        if consumer is None:
+            return found
+        for partition, task in list(self._owned.items()):
+            try:
+                end = consumer.last_stable_offset(task.raw)
+            except (AssertionError, KeyError):  # revoked meanwhile
+                continue
+            if end is not None and end >= 0:
+                found[partition] = max(end - (task.processed_to or 0), 0)
+        return found
 
     def committed_store(self, partition: int) -> TableReader | None:
         """Reads of ``partition``'s committed tables, if this worker owns it, restored."""
@@ -275,8 +298,13 @@ class PrivilegeEngine:
         for task in self._owned.values():
             if task.committing is None and task.open_for_s(now) >= interval:
                 task.committing = asyncio.create_task(
-                    task.commit(), name=f"commit raw partition {task.partition}"
+                    self._timed_commit(task), name=f"commit raw partition {task.partition}"
                 )
+
+    async def _timed_commit(self, task: StreamTask) -> None:
+        started = time.perf_counter()
+        await task.commit()
+        self.metrics.commit_duration.observe(time.perf_counter() - started)
 
     def _reap_commits(self) -> None:
         """Forget the commits that ended; raise the error of one that failed."""
@@ -299,6 +327,10 @@ class PrivilegeEngine:
             done = await self._running(self._restorer).step(max_wait_ms=_POLL_MS)
             for partition, applied in done:
                 self._running(self._consumer).resume(self._raw(partition))
+                began = self._restore_began.pop(partition, None)
+                if began is not None:
+                    self.metrics.restore_duration.observe(time.perf_counter() - began)
+                self.metrics.restored_records.inc(applied)
                 logger.info("raw partition %d ready: %d changelog records restored",
                             partition, applied)  # fmt: skip
             if done and not self._running(self._restorer).busy:
@@ -327,7 +359,7 @@ class PrivilegeEngine:
             task.take_out()
         open_ = [task for task in self._owned.values() if task.in_transaction]
         if open_:
-            await asyncio.gather(*(task.commit() for task in open_))
+            await asyncio.gather(*(self._timed_commit(task) for task in open_))
 
     # -- rebalancing (called by the listener) ----------------------------------------------
 
@@ -338,6 +370,7 @@ class PrivilegeEngine:
             await self._release(partitions)
 
     async def assigned(self, partitions: Iterable[int]) -> None:
+        self.metrics.rebalances.inc()
         async with self._lock:
             self._generation += 1
             for partition in sorted(partitions):
@@ -399,6 +432,7 @@ class PrivilegeEngine:
             if backing is None:
                 backing = self._backings[partition] = self._backing_factory(partition)
             if await self._running(self._restorer).begin(partition, backing):
+                self._restore_began[partition] = time.perf_counter()
                 logger.info("raw partition %d taken: restoring its tables", partition)
             else:
                 self._running(self._consumer).resume(self._raw(partition))
@@ -411,6 +445,7 @@ class PrivilegeEngine:
             changelog=self._changelog,
             producer=producer,
             transaction=PartitionTransaction(backing, table_format=self._format),
+            on_abort=self.metrics.transaction_aborts.inc,
             collector=RecordCollector(
                 new_batch=producer.create_batch,
                 partition_counts=counts,

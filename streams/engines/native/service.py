@@ -22,6 +22,7 @@ from streams.engines.native.assignor import RoutingAssignor
 from streams.engines.native.changelog import ensure_changelog_topic
 from streams.engines.native.engine import PrivilegeEngine
 from streams.engines.native.web import ViewsServer
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.state.backing import MemoryBacking, TableBacking
@@ -159,6 +160,13 @@ class NativeEngine:
     @property
     def handler(self) -> RecordHandler:
         return self.engine.handler
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        return self.engine.metrics
+
+    def is_ready(self) -> bool:
+        return self._engine is not None and self._engine.is_ready()
 
     def committed_store(self, partition: int) -> CommittedState | None:
         return None if self._engine is None else self._engine.committed_store(partition)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Final, Protocol
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -57,8 +58,10 @@ class StreamTask:
         producer: TransactionalProducer,
         transaction: PartitionTransaction,
         collector: RecordCollector,
+        on_abort: Callable[[], None] = lambda: None,
     ) -> None:
         self.raw = raw
+        self._on_abort = on_abort
         self.partition: int = raw.partition
         self.changelog = changelog
         self.producer = producer
@@ -78,6 +81,9 @@ class StreamTask:
         #: The offset after the last record taken in the open transaction.
         self._next_offset: int | None = None
         self._began_at: float | None = None
+        #: The offset after the last record processed (None before the first): the lag
+        #: counts from it.
+        self.processed_to: int | None = None
 
     @property
     def in_transaction(self) -> bool:
@@ -117,6 +123,7 @@ class StreamTask:
             )
             collect(outputs)
             self._next_offset = message.offset + 1
+        self.processed_to = self._next_offset
         self.send_soon()
 
     async def _begin(self) -> None:
@@ -210,6 +217,7 @@ class StreamTask:
         if self._began_at is None:
             return
         self._end_transaction()
+        self._on_abort()
         await self.producer.abort()
 
     async def close(self) -> None:

@@ -15,6 +15,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from schemas.codec import default_codec
 from schemas.keys import district_key
 from streams.engines.native.web import FORWARDED_HEADER, ViewsServer
+from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.state.backing import MemoryBacking
 from streams.state.reader import TableReader
@@ -78,6 +79,10 @@ def seeded_partition() -> MemoryBacking:
     return backing
 
 
+def new_handler() -> RecordHandler:
+    return RecordHandler(topics=TOPICS, codec=CODEC)
+
+
 @dataclass
 class FakeEngine:
     """The engine as the views see it: committed stores of the partitions ready here."""
@@ -85,6 +90,16 @@ class FakeEngine:
     stores: dict[int, TableReader] = field(default_factory=dict)
     raw_topic: str = TOPICS.raw
     asked: list[int] = field(default_factory=list)
+    ready: bool = False
+    handler: RecordHandler = field(
+        default_factory=lambda: RecordHandler(topics=TOPICS, codec=CODEC)
+    )
+
+    def __post_init__(self) -> None:
+        self.metrics = WorkerMetrics(self.handler, owned=lambda: len(self.stores))
+
+    def is_ready(self) -> bool:
+        return self.ready
 
     def committed_store(self, partition: int) -> TableReader | None:
         self.asked.append(partition)
@@ -349,3 +364,35 @@ async def test_a_forwarded_answer_equals_the_owners_for_any_escaped_id(
     # The owner must be asked for the same path: the raw (escaped) one, not the decoded one.
     assert forwarded.status_code == 200, forwarded.text
     assert forwarded.json() == direct.json()
+
+
+async def test_ready_answers_503_until_the_engine_is_ready_and_health_always_200(
+    start_server: StartServer, http: httpx.AsyncClient
+) -> None:
+    running = await start_server()
+
+    before = await http.get(f"{running.url}/ready")
+    running.engine.ready = True
+    after = await http.get(f"{running.url}/ready")
+    health = await http.get(f"{running.url}/health")
+
+    assert (before.status_code, before.json()) == (503, {"ready": False})
+    assert (after.status_code, after.json()) == (200, {"ready": True})
+    assert health.status_code == 200
+
+
+async def test_metrics_read_the_handler_counts_when_scraped(
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
+) -> None:
+    running = await start_server({0: home_store})
+    running.engine.handler.counts["applied"] += 3
+    running.engine.handler.change_kinds["GRANTED"] += 2
+    running.engine.handler.dead_letter_reasons["DecodeError"] += 1
+
+    page = (await http.get(f"{running.url}/metrics")).text
+
+    assert 'clever_worker_records_total{outcome="applied"} 3.0' in page
+    assert 'clever_worker_privilege_changes_total{kind="GRANTED"} 2.0' in page
+    assert 'clever_worker_dead_letters_total{reason="DecodeError"} 1.0' in page
+    assert "clever_worker_partitions_owned 1.0" in page
+    assert "clever_worker_commit_duration_seconds_bucket" in page

@@ -1,0 +1,104 @@
+"""A worker's /metrics, /health and /ready, scraped from a running `clever-stream worker` of
+each engine: /ready answers 503 until the tables a changelog holds are restored, then 200,
+and the counters move as Clever changes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka.admin import NewTopic
+
+from fakeclever import FakeClever
+from schemas.topics import RAW_EVENTS
+from tests.e2e.processes import module_process
+from tests.e2e.test_poller_endpoints import Samples, free_port, samples, value
+from tests.e2e.test_stop_states import RESTORES, create_topics, fill_changelog
+from tests.e2e.test_worker_process import worker_env
+from tests.integration.connectors.poller_harness import (
+    caught_up,
+    district_entry,
+    poller_settings,
+    running_poller,
+)
+from tests.waiting import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("engine", ["native", "faust"])
+async def test_a_worker_is_ready_once_restored_and_its_counters_move(
+    engine: str, bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    prefix, app_id = unique_name("p"), unique_name("app")
+    port = free_port()
+    env = worker_env(bootstrap_servers, prefix, app_id, tmp_path, engine=engine)
+    env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
+    name, key_prefix, _, _ = RESTORES[engine]
+    changelog = name.format(app=app_id)
+    await create_topics(
+        bootstrap_servers,
+        NewTopic(RAW_EVENTS.name(prefix), 3, 1),
+        NewTopic(changelog, 3, 1, topic_configs={"cleanup.policy": "compact"}),
+    )
+    await asyncio.to_thread(fill_changelog, bootstrap_servers, changelog, 3, prefix=key_prefix)
+    fake = FakeClever()
+    district = fake.add_district(seed=91, contacts=15)
+    readiness: list[int] = []
+    log = tmp_path / "worker.log"
+    args = ("clever_stream", "-v", "worker")
+    async with (
+        module_process(*args, env=env, log=log) as worker,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http,
+    ):
+
+        async def ready() -> bool:
+            try:
+                answer = await http.get("/ready")
+            except httpx.TransportError:  # not listening yet
+                return False
+            readiness.append(answer.status_code)
+            return answer.status_code == 200
+
+        await eventually(ready, timeout_s=120, what="the worker ready")
+        health = await http.get("/health")
+
+        async def scraped(name: str, at_least: float, **labels: str) -> Samples | None:
+            page = samples((await http.get("/metrics")).text)
+            return page if value(page, name, **labels) >= at_least else None
+
+        async with fake.serve() as base_url:
+            poller = poller_settings(
+                bootstrap_servers, base_url, prefix, [district_entry(district)]
+            )
+            async with running_poller(poller):
+                await caught_up(poller, district)
+                granted = "clever_worker_privilege_changes_total"
+                before = await eventually(
+                    lambda: scraped(granted, 1, kind="GRANTED"), timeout_s=60, what="grants"
+                )
+                applied = value(before, "clever_worker_records_total", outcome="applied")
+                district.random_changes(6, seed=5)
+                await caught_up(poller, district)
+                after = await eventually(
+                    lambda: scraped("clever_worker_records_total", applied + 6, outcome="applied"),
+                    timeout_s=60,
+                    what="the new records counted",
+                )
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+
+    assert readiness[0] == 503, readiness  # restoring (or not yet assigned) first
+    assert readiness[-1] == 200
+    assert health.status_code == 200
+    assert value(after, "clever_worker_partitions_owned") == 3
+    assert value(after, "clever_worker_records_total", outcome="applied") >= applied + 6
+    if engine == "native":
+        assert value(after, "clever_worker_restored_records_total") >= 600_000
+        assert value(after, "clever_worker_restore_duration_seconds_count") >= 1
+        assert value(after, "clever_worker_commit_duration_seconds_count") > 0
+        assert value(after, "clever_worker_rebalances_total") >= 1
