@@ -29,6 +29,7 @@ from connectors.service import serve as serve_poller
 from fakeclever.cli import serve as fake_clever_serve
 from foundation.clock import utc_now
 from foundation.console import (
+    DebugOption,
     LogFormat,
     LogFormatOption,
     LogOptions,
@@ -76,6 +77,7 @@ def _version(shown: bool) -> None:
 def configure(
     ctx: typer.Context,
     verbose: VerboseOption = False,
+    debug: DebugOption = False,
     log_format: LogFormatOption = LogFormat.TEXT,
     version: Annotated[
         bool,
@@ -85,13 +87,13 @@ def configure(
     ] = False,
 ) -> None:
     """Settings come from the environment (see .env.example); -v logs progress."""
-    configure_logging(verbose=verbose, log_format=log_format)
-    if ctx.invoked_subcommand not in _SERVICES and not verbose:
+    configure_logging(verbose=verbose, log_format=log_format, debug=debug)
+    if ctx.invoked_subcommand not in _SERVICES and not (verbose or debug):
         # A command that runs and ends reports its own failure in one line; the Kafka
         # client's errors on the way (a leader moving, retried) are noise on its screen.
         logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     # The worker configures its engine's logging with it.
-    ctx.obj = LogOptions(verbose=verbose, format=log_format)
+    ctx.obj = LogOptions(verbose=verbose, format=log_format, debug=debug)
 
 
 #: The commands that run until stopped: the Kafka client's errors are theirs to show.

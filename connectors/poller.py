@@ -352,6 +352,14 @@ class DistrictPoller:
     ) -> None:
         await self._transactions.commit(records, cursor, dead_letters)
         self.commits += 1
+        logger.info(
+            "district %s: published %d records%s; cursor %s, event %s",
+            self.district_id,
+            len(records),
+            f" and {len(dead_letters)} dead letters" if dead_letters else "",
+            cursor.phase.lower(),
+            cursor.last_event_id,
+        )
         if self._metrics is not None:
             self._metrics.committed(cursor, records, dead_letters)
 

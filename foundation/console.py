@@ -33,9 +33,14 @@ class LogOptions:
 
     verbose: bool = False
     format: LogFormat = LogFormat.TEXT
+    #: Everything, the libraries' debug lines included.
+    debug: bool = False
 
 
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Log everything, the libraries' debug lines included.")
+]
 LogFormatOption = Annotated[
     LogFormat,
     typer.Option(
@@ -60,15 +65,28 @@ def reporting_errors(console: Console) -> Iterator[None]:
 
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Libraries' loggers whose debug lines print whole records (``tests/e2e/
+#: test_no_personal_data_logged.py`` finds them).
+_RECORD_VALUES_AT_DEBUG = ("aiokafka.producer.producer",)
 
 
-def configure_logging(*, verbose: bool, log_format: LogFormat = LogFormat.TEXT) -> None:
-    """Log to stderr: progress with ``--verbose``, otherwise warnings and errors only, as
-    ``log_format`` says; the Kafka client's repeated warnings and errors once a minute each,
-    with their count. The first call of a process decides."""
+def configure_logging(
+    *, verbose: bool, log_format: LogFormat = LogFormat.TEXT, debug: bool = False
+) -> None:
+    """Log to stderr: progress with ``--verbose``, everything with ``debug``, otherwise
+    warnings and errors only, as ``log_format`` says; the Kafka client's repeated warnings and
+    errors once a minute each, with their count. The first call of a process decides.
+
+    httpx's line per request goes to debug: the poller says what it published instead."""
     handler = logging.StreamHandler()
     handler.setFormatter(log_formatter(log_format))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, handlers=[handler])
+    if not debug:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in _RECORD_VALUES_AT_DEBUG:
+        # Even with --debug: these lines hold each record's value, a contact's personal data.
+        logging.getLogger(name).setLevel(logging.INFO)
     for installed in logging.getLogger().handlers:
         if not any(isinstance(found, RepeatedLines) for found in installed.filters):
             installed.addFilter(RepeatedLines())

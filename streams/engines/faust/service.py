@@ -88,13 +88,17 @@ class FaustEngine:
         terms.
         """
         # Our logging, not mode's: one format (and --log-format) for both engines.
-        configure_logging(verbose=log.verbose, log_format=log.format)
+        configure_logging(verbose=log.verbose, log_format=log.format, debug=log.debug)
         asyncio.run(self._ensure_changelogs())
         code: int | str | None = 0
         try:
             runner = faust.Worker(
                 self.worker.app,
-                loglevel=logging.INFO if log.verbose else logging.WARNING,
+                loglevel=logging.DEBUG
+                if log.debug
+                else logging.INFO
+                if log.verbose
+                else logging.WARNING,
                 quiet=True,
                 console_port=0,
                 override_logging=False,

@@ -172,7 +172,7 @@ class NativeEngine:
         return None if self._engine is None else self._engine.committed_store(partition)
 
     def serve(self, *, log: LogOptions) -> None:
-        configure_logging(verbose=log.verbose, log_format=log.format)
+        configure_logging(verbose=log.verbose, log_format=log.format, debug=log.debug)
         asyncio.run(
             serve_engine(
                 self._settings, raw_partitions=self._raw_partitions, replicas=self._replicas
