@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from foundation.exceptions import ConfigurationError
 from foundation.settings import KafkaSettings, validate_prefix
 from streams.topics import OutputTopics
 
@@ -53,6 +54,14 @@ class WorkerSettings(KafkaSettings):
     web_enabled: bool = Field(default=True, description="Serve the query views over HTTP.")
     web_host: str = Field(default="127.0.0.1", description="Address of the web server.")
     web_port: int = Field(default=6066, ge=1, le=65535, description="Port of the web server.")
+    views_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token the query views require (Authorization: Bearer <token>); "
+        "unset: no token (keep web_host on loopback then).",
+    )
+    views_token_file: Path | None = Field(
+        default=None, description="A file holding the views' bearer token, instead of the env."
+    )
     broker_request_timeout_s: float = Field(
         default=90.0, gt=0, description="Bound on each request to Kafka."
     )
@@ -123,3 +132,22 @@ class WorkerSettings(KafkaSettings):
         """The worker group's ID (``app_id``, or ``<topic prefix>-privileges``): its consumer
         group, and the prefix of its changelog topics and transactional IDs."""
         return self.app_id or f"{self.topic_prefix}-privileges"
+
+    def views_bearer_token(self) -> str | None:
+        """The token the query views require (from ``views_token_file`` if set), or None."""
+        if self.views_token_file is not None:
+            try:
+                token = self.views_token_file.read_text(encoding="utf-8").strip()
+            except OSError as error:
+                raise ConfigurationError(
+                    f"cannot read CLEVER_WORKER_VIEWS_TOKEN_FILE {self.views_token_file} "
+                    f"({error.strerror})",
+                    hint="point it at a readable file holding the token",
+                ) from None
+            if not token:
+                raise ConfigurationError(
+                    f"CLEVER_WORKER_VIEWS_TOKEN_FILE {self.views_token_file} is empty",
+                    hint="write the token into it, or unset it",
+                )
+            return token
+        return None if self.views_token is None else self.views_token.get_secret_value()

@@ -8,10 +8,24 @@ data.
 
 from __future__ import annotations
 
+import hmac
 from typing import Any, Protocol
 
 from schemas.records import ContactSnapshot, Privilege
 from streams.processor.store import ContactGrants, StudentEntry
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` as a bearer token (always, when
+    no token is required); compared in constant time, so timing tells nothing of it."""
+    if token is None:
+        return True
+    expected = f"Bearer {token}".encode()
+    return hmac.compare_digest((header or "").encode(), expected)
+
+
+#: The answer to a request without the right token.
+UNAUTHORIZED = {"error": "the query views need Authorization: Bearer <CLEVER_WORKER_VIEWS_TOKEN>"}
 
 
 class CommittedState(Protocol):

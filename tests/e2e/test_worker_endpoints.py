@@ -29,6 +29,8 @@ from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
+TOKEN = "views-t0ken"  # noqa: S105 - a test's own
+
 
 @pytest.mark.parametrize("engine", ["native", "faust"])
 async def test_a_worker_is_ready_once_restored_and_its_counters_move(
@@ -37,7 +39,11 @@ async def test_a_worker_is_ready_once_restored_and_its_counters_move(
     prefix, app_id = unique_name("p"), unique_name("app")
     port = free_port()
     env = worker_env(bootstrap_servers, prefix, app_id, tmp_path, engine=engine)
-    env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
+    env.update(
+        CLEVER_WORKER_WEB_ENABLED="true",
+        CLEVER_WORKER_WEB_PORT=str(port),
+        CLEVER_WORKER_VIEWS_TOKEN=TOKEN,
+    )
     name, key_prefix, _, _ = RESTORES[engine]
     changelog = name.format(app=app_id)
     await create_topics(
@@ -89,9 +95,23 @@ async def test_a_worker_is_ready_once_restored_and_its_counters_move(
                     timeout_s=60,
                     what="the new records counted",
                 )
+                if engine == "native":
+                    after = await eventually(
+                        lambda: scraped("clever_worker_commit_duration_seconds_count", 1),
+                        timeout_s=30,
+                        what="a commit timed",
+                    )
+            student = next(iter(district.ground_truth()))[1]
+            view = f"/districts/{district.id}/students/{student}/contacts"
+            missing = await http.get(view)
+            wrong = await http.get(view, headers={"Authorization": "Bearer nope"})
+            right = await http.get(view, headers={"Authorization": f"Bearer {TOKEN}"})
         worker.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0
 
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert right.status_code == 200, right.text
+    assert right.json()["contacts"]
     assert readiness[0] == 503, readiness  # restoring (or not yet assigned) first
     assert readiness[-1] == 200
     assert health.status_code == 200

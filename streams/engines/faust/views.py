@@ -14,25 +14,40 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from streams.engines.faust.tables import WorkerTables
 from streams.metrics import WorkerMetrics
-from streams.views import CommittedState, contacts_of_student_body, students_of_contact_body
+from streams.views import (
+    UNAUTHORIZED,
+    CommittedState,
+    authorized,
+    contacts_of_student_body,
+    students_of_contact_body,
+)
 
 
-def register_views(app: faust.App, *, tables: WorkerTables, store: CommittedState) -> None:
-    """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``."""
+def register_views(
+    app: faust.App, *, tables: WorkerTables, store: CommittedState, token: str | None = None
+) -> None:
+    """``/districts/{district}/students/{student}/contacts`` and ``.../contacts/{c}/students``,
+    refused (401) without ``token`` as a bearer token when one is set. Faust forwards a
+    request to the partition's owner with its headers, the token included."""
+
+    def refused(web: View, request: Request) -> Response | None:
+        if authorized(request.headers.get("Authorization"), token):
+            return None
+        return web.json(UNAUTHORIZED, status=401, headers={"WWW-Authenticate": "Bearer"})
 
     @app.page("/districts/{district}/students/{student}/contacts")
     @app.table_route(table=tables.contacts, match_info="district")
     async def contacts_of_student(
         web: View, request: Request, district: str, student: str
     ) -> Response:
-        return web.json(contacts_of_student_body(store, district, student))
+        return refused(web, request) or web.json(contacts_of_student_body(store, district, student))
 
     @app.page("/districts/{district}/contacts/{contact}/students")
     @app.table_route(table=tables.contacts, match_info="district")
     async def students_of_contact(
         web: View, request: Request, district: str, contact: str
     ) -> Response:
-        return web.json(students_of_contact_body(store, district, contact))
+        return refused(web, request) or web.json(students_of_contact_body(store, district, contact))
 
 
 def register_probes(app: faust.App, *, metrics: WorkerMetrics, ready: Callable[[], bool]) -> None:

@@ -67,7 +67,7 @@ def build_worker(
         return sum(1 for tp in app.assignor.assigned_actives() if tp.topic == raw_topic)
 
     metrics = WorkerMetrics(handler.records, owned=owned)
-    register_views(app, tables=tables, store=reader)
+    register_views(app, tables=tables, store=reader, token=settings.views_bearer_token())
     register_probes(app, metrics=metrics, ready=lambda: is_ready(app))
     return PrivilegeWorker(
         app=app, topics=topics, tables=tables, store=reader, handler=handler, metrics=metrics

@@ -75,7 +75,9 @@ async def running_engine(
     )
     views = None
     if settings.web_enabled:
-        views = ViewsServer(engine, assignor, raw_partitions=raw_partitions)
+        views = ViewsServer(
+            engine, assignor, raw_partitions=raw_partitions, token=settings.views_bearer_token()
+        )
         await views.start(settings.web_host, settings.web_port)
     try:
         task = asyncio.create_task(engine.run(stop), name="privilege-engine")

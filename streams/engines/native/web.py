@@ -22,7 +22,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from schemas.keys import district_key
 from streams.metrics import WorkerMetrics
-from streams.views import CommittedState, contacts_of_student_body, students_of_contact_body
+from streams.views import (
+    UNAUTHORIZED,
+    CommittedState,
+    authorized,
+    contacts_of_student_body,
+    students_of_contact_body,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +64,16 @@ Body = Callable[[CommittedState, str, str], dict[str, Any]]
 class ViewsServer:
     """An aiohttp server of the query views over one engine."""
 
-    def __init__(self, engine: LocalState, owners: Owners, *, raw_partitions: int) -> None:
+    def __init__(
+        self,
+        engine: LocalState,
+        owners: Owners,
+        *,
+        raw_partitions: int,
+        token: str | None = None,
+    ) -> None:
         self._engine = engine
+        self._token = token
         self._owners = owners
         self._partitions = list(range(raw_partitions))
         self._partitioner = DefaultPartitioner()
@@ -120,6 +134,10 @@ class ViewsServer:
         self, body: Body, subject: str
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def view(request: web.Request) -> web.StreamResponse:
+            if not authorized(request.headers.get("Authorization"), self._token):
+                return web.json_response(
+                    UNAUTHORIZED, status=401, headers={"WWW-Authenticate": "Bearer"}
+                )
             district = request.match_info["district"]
             partition = self.partition_of(district)
             store = self._engine.committed_store(partition)
@@ -135,7 +153,8 @@ class ViewsServer:
             return _unavailable(f"raw partition {partition} has no ready owner; retry shortly")
         try:
             async with self._client.get(
-                owner.rstrip("/") + request.rel_url.raw_path_qs, headers={FORWARDED_HEADER: "1"}
+                owner.rstrip("/") + request.rel_url.raw_path_qs,
+                headers=_forwarded(request.headers.get("Authorization")),
             ) as answer:
                 return web.Response(
                     status=answer.status,
@@ -153,6 +172,14 @@ class ViewsServer:
         owners = {str(p): self._owners.owner_url(topic, p) for p in self._partitions}
         local = [p for p in self._partitions if self._engine.committed_store(p) is not None]
         return web.json_response({"partitions": owners, "ready_here": local})
+
+
+def _forwarded(authorization: str | None) -> dict[str, str]:
+    """The headers of a request forwarded to the owner: marked, with the caller's token."""
+    headers = {FORWARDED_HEADER: "1"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return headers
 
 
 def _unavailable(reason: str) -> web.Response:

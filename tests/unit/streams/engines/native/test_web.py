@@ -123,6 +123,7 @@ def partition_of(district: str) -> int:
 
 
 HOME = partition_of(DISTRICT)
+TOKEN = "s3cret-token"  # noqa: S105 - a test's own
 
 
 def district_on(partition: int) -> str:
@@ -160,10 +161,12 @@ async def start_server() -> AsyncIterator[StartServer]:
     started: list[ViewsServer] = []
 
     async def start(
-        stores: dict[int, TableReader] | None = None, owners: dict[int, str] | None = None
+        stores: dict[int, TableReader] | None = None,
+        owners: dict[int, str] | None = None,
+        token: str | None = None,
     ) -> Running:
         engine, fake_owners = FakeEngine(stores or {}), FakeOwners(owners or {})
-        server = ViewsServer(engine, fake_owners, raw_partitions=PARTITIONS)
+        server = ViewsServer(engine, fake_owners, raw_partitions=PARTITIONS, token=token)
         port = free_port()
         await server.start("127.0.0.1", port)
         started.append(server)
@@ -396,3 +399,20 @@ async def test_metrics_read_the_handler_counts_when_scraped(
     assert 'clever_worker_dead_letters_total{reason="DecodeError"} 1.0' in page
     assert "clever_worker_partitions_owned 1.0" in page
     assert "clever_worker_commit_duration_seconds_bucket" in page
+
+
+async def test_with_a_token_the_views_refuse_a_request_without_it_or_with_another(
+    start_server: StartServer, http: httpx.AsyncClient, home_store: TableReader
+) -> None:
+    running = await start_server({HOME: home_store}, token=TOKEN)
+    url = running.url + students_path("c1")
+
+    missing = await http.get(url)
+    wrong = await http.get(url, headers={"Authorization": "Bearer another"})
+    right = await http.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    ready = await http.get(f"{running.url}/ready")
+
+    assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    assert TOKEN not in missing.text + wrong.text
+    assert ready.status_code == 503  # the probes need no token
