@@ -150,4 +150,4 @@ class WorkerSettings(KafkaSettings):
                     hint="write the token into it, or unset it",
                 )
             return token
-        return None if self.views_token is None else self.views_token.get_secret_value()
+        return None if self.views_token is None else self.views_token.get_secret_value() or None
