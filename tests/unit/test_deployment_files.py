@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import json
 import re
 from collections import Counter
@@ -14,7 +15,9 @@ import pytest
 import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
+from typer.testing import CliRunner
 
+from clever_stream.cli import app
 from clever_stream.settings import CliSettings
 from foundation.settings import KafkaSettings
 from localkafka.settings import KAFKA_VERSION, LocalKafkaSettings
@@ -195,3 +198,29 @@ def test_env_example_shows_each_default() -> None:
                 f"{env_name}: .env.example shows {shown.get(env_name)!r}, "
                 f"{cls.__name__}.{field_name} defaults to {field.default!r}"
             )
+
+
+def test_every_project_service_runs_a_command_of_the_one_cli() -> None:
+    runner = CliRunner()
+    for name, service in project_services(load_compose()).items():
+        assert "entrypoint" not in service, f"{name}: the image's entrypoint is clever-stream"
+        words = [word for word in service["command"] if word not in ("-v", "--debug")]
+        command = list(itertools.takewhile(lambda word: not word.startswith("-"), words))
+        shown = runner.invoke(app, [*command, "--help"])
+        assert shown.exit_code == 0, f"{name}: clever-stream {' '.join(command)}: {shown.output}"
+        assert "Usage" in shown.output
+
+
+def test_the_compose_files_it_mounts_exist_and_the_fake_district_is_the_fake_s() -> None:
+    services = load_compose()["services"]
+    fake_token = services["fake-clever"]["command"][
+        services["fake-clever"]["command"].index("--token") + 1
+    ]
+    districts = json.loads((ROOT / "deploy" / "fake-districts.json").read_text(encoding="utf-8"))
+
+    assert districts == [{"token": fake_token}]
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), volume
