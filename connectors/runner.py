@@ -38,6 +38,9 @@ from schemas.topics import POLLER_HEALTH, POLLER_REQUESTS
 
 logger = logging.getLogger(__name__)
 
+#: The states of a district that leave the poller ready: polling, or left to another poller.
+_READY_STATES = frozenset({"polling", "fenced"})
+
 
 @dataclass(frozen=True, kw_only=True)
 class DistrictStatus:
@@ -123,20 +126,18 @@ class PollerRunner:
             poller = self._pollers.get(status.district_id or "")
             polled = None if poller is None else poller.last_polled
             if status.fenced:
-                state = "fenced: another poller took it over"
+                state, detail = "fenced", "another poller took it over"
             elif status.failing_since is not None:
-                state = f"failing since {status.failing_since.isoformat()}: {status.last_error}"
+                since = status.failing_since.isoformat()
+                state, detail = "failing", f"since {since}: {status.last_error}"
             elif polled is None:
-                state = "starting: Clever not polled yet"
+                state, detail = "starting", "Clever not polled yet"
             elif now - polled > fresh_s:
-                state = f"stalled: Clever last answered {now - polled:.0f} s ago"
+                state, detail = "stalled", f"Clever last answered {now - polled:.0f} s ago"
             else:
-                state = "polling"
-            districts.append({"district": key, "state": state})
-        ready = bool(districts) and all(
-            entry["state"] in ("polling", "fenced: another poller took it over")
-            for entry in districts
-        )
+                state, detail = "polling", ""
+            districts.append({"district": key, "state": state, "detail": detail})
+        ready = bool(districts) and all(entry["state"] in _READY_STATES for entry in districts)
         return ready, districts
 
     def request_resync(self, reason: str) -> int:
