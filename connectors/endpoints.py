@@ -8,22 +8,26 @@ and why (a refused token, say).
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from connectors.runner import PollerRunner
 from foundation.exceptions import ConfigurationError
+from foundation.probes import add_probes
 
 
 class PollerEndpoints:
     """An aiohttp server of one runner's metrics and probes."""
 
     def __init__(self, runner: PollerRunner) -> None:
-        self._runner = runner
         app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/health", self._health)
-        app.router.add_get("/ready", self._ready)
+
+        def readiness() -> tuple[bool, dict[str, Any]]:
+            ready, districts = runner.readiness()
+            return ready, {"districts": districts}
+
+        add_probes(app, registry=runner.metrics.registry, readiness=readiness)
         self._site_runner = web.AppRunner(app, access_log=None)
 
     async def start(self, host: str, port: int) -> None:
@@ -39,16 +43,3 @@ class PollerEndpoints:
 
     async def stop(self) -> None:
         await self._site_runner.cleanup()
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        body = generate_latest(self._runner.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def _ready(self, request: web.Request) -> web.Response:
-        ready, districts = self._runner.readiness()
-        return web.json_response(
-            {"ready": ready, "districts": districts}, status=200 if ready else 503
-        )

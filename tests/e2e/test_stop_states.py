@@ -121,14 +121,10 @@ RESTORES = {
 }
 
 
-@pytest.mark.parametrize("engine", ["native", "faust"])
-async def test_a_worker_restoring_its_tables_exits_0_on_sigterm(
-    engine: str, bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
-) -> None:
-    prefix, app_id = unique_name("p"), unique_name("app")
-    env = worker_env(bootstrap_servers, prefix, app_id, tmp_path, engine=engine)
-    log = tmp_path / "worker.log"
-    name, key_prefix, restoring, restored = RESTORES[engine]
+async def a_large_changelog(bootstrap_servers: str, prefix: str, app_id: str, engine: str) -> None:
+    """The raw topic of ``prefix``, and the changelog ``app_id``'s worker of ``engine`` keeps
+    its applied events in, holding ``CHANGELOG_RECORDS`` of them: a restore to wait for."""
+    name, key_prefix, _, _ = RESTORES[engine]
     changelog = name.format(app=app_id)
     await create_topics(
         bootstrap_servers,
@@ -136,6 +132,17 @@ async def test_a_worker_restoring_its_tables_exits_0_on_sigterm(
         NewTopic(changelog, 3, 1, topic_configs={"cleanup.policy": "compact"}),
     )
     await asyncio.to_thread(fill_changelog, bootstrap_servers, changelog, 3, prefix=key_prefix)
+
+
+@pytest.mark.parametrize("engine", ["native", "faust"])
+async def test_a_worker_restoring_its_tables_exits_0_on_sigterm(
+    engine: str, bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    prefix, app_id = unique_name("p"), unique_name("app")
+    env = worker_env(bootstrap_servers, prefix, app_id, tmp_path, engine=engine)
+    log = tmp_path / "worker.log"
+    _, _, restoring, restored = RESTORES[engine]
+    await a_large_changelog(bootstrap_servers, prefix, app_id, engine)
 
     async with module_process("streams", "worker", "--verbose", env=env, log=log) as process:
         await logged(log, restoring)

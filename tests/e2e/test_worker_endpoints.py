@@ -11,13 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka.admin import NewTopic
 
 from fakeclever import FakeClever
-from schemas.topics import RAW_EVENTS
 from tests.e2e.processes import module_process
 from tests.e2e.test_poller_endpoints import Samples, free_port, samples, value
-from tests.e2e.test_stop_states import RESTORES, create_topics, fill_changelog
+from tests.e2e.test_stop_states import a_large_changelog
 from tests.e2e.test_worker_process import worker_env
 from tests.integration.connectors.poller_harness import (
     caught_up,
@@ -44,14 +42,7 @@ async def test_a_worker_is_ready_once_restored_and_its_counters_move(
         CLEVER_WORKER_WEB_PORT=str(port),
         CLEVER_WORKER_VIEWS_TOKEN=TOKEN,
     )
-    name, key_prefix, _, _ = RESTORES[engine]
-    changelog = name.format(app=app_id)
-    await create_topics(
-        bootstrap_servers,
-        NewTopic(RAW_EVENTS.name(prefix), 3, 1),
-        NewTopic(changelog, 3, 1, topic_configs={"cleanup.policy": "compact"}),
-    )
-    await asyncio.to_thread(fill_changelog, bootstrap_servers, changelog, 3, prefix=key_prefix)
+    await a_large_changelog(bootstrap_servers, prefix, app_id, engine)
     fake = FakeClever()
     district = fake.add_district(seed=91, contacts=15)
     readiness: list[int] = []

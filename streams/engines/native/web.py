@@ -18,8 +18,8 @@ from typing import Any, Final, Protocol
 import aiohttp
 from aiohttp import web
 from aiokafka.partitioner import DefaultPartitioner
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from foundation.probes import add_probes
 from schemas.keys import district_key
 from streams.metrics import WorkerMetrics
 from streams.views import (
@@ -89,9 +89,8 @@ class ViewsServer:
             self._view(students_of_contact_body, "contact"),
         )
         app.router.add_get("/router", self._router)
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/health", self._health)
-        app.router.add_get("/ready", self._ready)
+        # Ready: every partition this worker owns is restored and processing runs.
+        add_probes(app, registry=engine.metrics.registry, readiness=lambda: (engine.is_ready(), {}))
         self.app = app
 
     async def start(self, host: str, port: int) -> None:
@@ -110,18 +109,6 @@ class ViewsServer:
         if self._client is not None:
             await self._client.close()
             self._client = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        body = generate_latest(self._engine.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    async def _ready(self, request: web.Request) -> web.Response:
-        """200 once every partition this worker owns is restored and processing runs."""
-        ready = self._engine.is_ready()
-        return web.json_response({"ready": ready}, status=200 if ready else 503)
 
     def partition_of(self, district: str) -> int:
         """The raw partition of ``district``'s records."""
