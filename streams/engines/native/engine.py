@@ -62,8 +62,6 @@ _FETCH_MIN_BYTES: Final = 64 * 1024
 _FETCH_MAX_WAIT_MS: Final = 10
 #: The longest one ``getmany`` waits, so a due commit is never late by more.
 _POLL_MS: Final = 100
-#: How long stopping waits for the consumer to leave its group (see ``_stop_client``).
-_LEAVE_GROUP_S: Final = 5.0
 
 
 class PrivilegeEngine:
