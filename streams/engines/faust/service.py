@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 import sys
-from typing import NoReturn
+import threading
+from typing import Any, NoReturn, cast
 
 import faust
 from faust.types import TP
@@ -23,6 +24,9 @@ from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
 from streams.settings import WorkerSettings
 from streams.views import CommittedState
+
+#: How long the event loop's teardown may take once Faust's stop is over.
+_TEARDOWN_S = 10.0
 
 
 class FaustEngine:
@@ -107,6 +111,7 @@ class FaustEngine:
             # DEBUG so that it spins on every record: every debug call of Faust and aiokafka
             # then builds a log record, about a fifth of the worker's CPU.
             runner.spinner = None
+            cast(Any, runner).on_worker_shutdown = lambda: _exit_if_stuck(_TEARDOWN_S)
             runner.execute_from_commandline()
         except SystemExit as exit_:
             code = exit_.code
@@ -115,3 +120,26 @@ class FaustEngine:
             sys.stdout.flush()
             sys.stderr.flush()
         os._exit(code if isinstance(code, int) else 1)
+
+
+def _exit_if_stuck(after_s: float) -> None:
+    """Exit ``after_s`` from now if the process is still there then.
+
+    Called by mode's worker once Faust's stop is over (transactions ended, the consumer
+    asked to leave its group): only the event loop's teardown is left, which a consumer
+    thread still held by a pending group join was once seen to hold up past the stop
+    timeout (decision 0023). The exit is written to stderr directly: a logging lock that
+    thread holds must not hold the exit up too.
+    """
+
+    def exit_now() -> None:
+        os.write(
+            2,
+            f"the worker's stop took over {after_s:g} s (a Faust thread still busy); "
+            "exiting\n".encode(),
+        )
+        os._exit(0)
+
+    timer = threading.Timer(after_s, exit_now)
+    timer.daemon = True
+    timer.start()
