@@ -63,3 +63,8 @@ def run_command(module: str, *args: str, env: dict[str, str], timeout_s: float =
         return Finished(process.returncode, output.decode())
 
     return asyncio.run(run())
+
+
+async def clever_stream(env: dict[str, str], *args: str) -> Finished:
+    """``clever-stream args`` run to the end as a process, from an async test."""
+    return await asyncio.to_thread(run_command, "clever_stream", *args, env=env)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from fakeclever import FakeClever
-from tests.e2e.conftest import CommandEnv, Finished, run_command
+from tests.e2e.conftest import CommandEnv, Finished, clever_stream
 from tests.e2e.deployment import live_deployment, send_unreadable
 from tests.waiting import eventually
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def dead_letters(env: dict[str, str], *args: str) -> Finished:
-    return await asyncio.to_thread(run_command, "clever_stream", "dead-letters", *args, env=env)
+    return await clever_stream(env, "dead-letters", *args)
 
 
 async def test_dead_letters_are_shown_and_replayed_through_the_raw_topic(

@@ -18,7 +18,7 @@ from connectors.publisher import PollerTopics
 from fakeclever import FakeClever, FakeDistrict
 from foundation.console import PROJECT_ERROR
 from schemas.values import RawRecordKind, RecordSource
-from tests.e2e.conftest import CommandEnv, Finished, run_command
+from tests.e2e.conftest import CommandEnv, clever_stream
 from tests.e2e.processes import module_process, poller_env
 from tests.integration.connectors.poller_harness import caught_up, poller_settings
 from tests.raw_stream import of_district, read_raw
@@ -36,12 +36,8 @@ async def poller(env: dict[str, str], log: Path) -> AsyncIterator[None]:
         assert await asyncio.wait_for(process.wait(), 60) == 0
 
 
-async def command(env: dict[str, str], *args: str) -> Finished:
-    return await asyncio.to_thread(run_command, "clever_stream", *args, env=env)
-
-
 async def status_of(env: dict[str, str]) -> dict[str, dict[str, Any]]:
-    shown = await command(env, "status", "--json")
+    shown = await clever_stream(env, "status", "--json")
     assert shown.code == 0, shown.output
     return {district["district_id"]: district for district in json.loads(shown.output)["districts"]}
 
@@ -81,20 +77,20 @@ async def test_a_resync_request_is_taken_up_once_by_a_running_or_a_started_polle
         async with poller(polling, log):
             await caught_up(settings, first)
             await caught_up(settings, second)
-            running = await command(
+            running = await clever_stream(
                 env, "resync", "--district", first.id, "--reason", "custody fix"
             )
             await resynced(first, 1)
-        stopped = await command(env, "resync", "--district", second.id)
+        stopped = await clever_stream(env, "resync", "--district", second.id)
         pending = await status_of(env)
-        text = await command(env, "status")
+        text = await clever_stream(env, "status")
         async with poller(polling, log):
             await resynced(second, 1)
             first.random_changes(3, seed=7)
             await caught_up(settings, first)
             taken = await status_of(env)
-        unknown = await command(env, "resync", "--district", "nope")
-        neither = await command(env, "resync")
+        unknown = await clever_stream(env, "resync", "--district", "nope")
+        neither = await clever_stream(env, "resync")
 
     assert running.code == 0, running.output
     assert f"  {first.id} (request " in running.output
@@ -141,7 +137,7 @@ async def test_status_shows_a_district_whose_token_is_refused_failing_until_it_r
 
         async with poller(refused, log):
             await eventually(failing, timeout_s=60, what="the district shown failing")
-            text = await command(env, "status")
+            text = await clever_stream(env, "status")
         async with poller(good, log):
             await caught_up(settings, district)
             recovered = await status_of(env)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from fakeclever import FakeClever
-from tests.e2e.conftest import CommandEnv, Finished, run_command
+from tests.e2e.conftest import CommandEnv, Finished, clever_stream
 from tests.e2e.deployment import live_deployment, send_unreadable
 from tests.integration.streams.worker_harness import converge
 from tests.waiting import eventually
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 async def status(env: dict[str, str], *args: str) -> Finished:
     """``clever-stream status`` run as a process, beside this test's running deployment."""
-    return await asyncio.to_thread(run_command, "clever_stream", "status", *args, env=env)
+    return await clever_stream(env, "status", *args)
 
 
 async def test_status_shows_districts_lag_owners_and_dead_letters(

@@ -43,6 +43,18 @@ async def logged(log: Path, text: str, *, times: int = 1, timeout_s: float = 90)
     await eventually(found, timeout_s=timeout_s, what=f"{text!r} {times} times in {log.name}")
 
 
+async def group_state_is(bootstrap_servers: str, group_id: str, state: str) -> bool:
+    """Whether the coordinator says ``group_id`` is in ``state``."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    # (error, group, state, ...) in every version of the answer.
+    return any(str(group[2]) == state for group in response.groups)
+
+
 async def stopped_in_time(process: asyncio.subprocess.Process) -> int:
     """SIGTERM ``process``; its exit code, which must come within ``STOP_WITHIN_S``."""
     process.send_signal(signal.SIGTERM)
@@ -74,7 +86,11 @@ async def test_a_worker_whose_group_join_is_pending_exits_0_on_sigterm(
             async with module_process(*args, env=env_b, log=second_log) as second:
                 # It has asked to join; the coordinator holds the join for the frozen member.
                 await logged(second_log, "joining group")
-                await asyncio.sleep(3)
+                await eventually(
+                    lambda: group_state_is(bootstrap_servers, app_id, "PreparingRebalance"),
+                    timeout_s=30,
+                    what="the group rebalancing, its join held",
+                )
                 joined = TAKEN[engine] in second_log.read_text()
                 code = await stopped_in_time(second)
         finally:
