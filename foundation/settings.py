@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Final, TypeVar
+from pathlib import Path
+from typing import Final, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from foundation.connection import (
+    SASL_PROTOCOLS,
+    TLS_PROTOCOLS,
+    KafkaConnection,
+    SaslCredentials,
+    SaslMechanism,
+    SecurityProtocol,
+    TlsFiles,
+)
 from foundation.exceptions import ConfigurationError
 
 #: The topic prefix of a deployment that sets none.
@@ -59,10 +69,182 @@ class KafkaSettings(BaseSettings):
         description="Replicas of each created topic; unset: 3, or the cluster's broker count.",
     )
 
+    # Kafka's client security, under the names of the Kafka client settings operators know
+    # (security.protocol, sasl.mechanism, ssl.ca.location, ...), as KAFKA_* variables.
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL"),
+        description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (Kafka's security.protocol).",
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_MECHANISM"),
+        description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; needed with SASL_*.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        min_length=1,
+        validation_alias=AliasChoices("KAFKA_SASL_USERNAME"),
+        description="The SASL user (an API key on Confluent Cloud).",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_PASSWORD"),
+        description="The SASL user's password (an API secret on Confluent Cloud).",
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_PASSWORD_FILE"),
+        description="A file holding the password instead, for a mounted secret.",
+    )
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_CA_LOCATION"),
+        description="PEM file of the CA that signed the brokers' certificates; unset: the "
+        "system's CAs.",
+    )
+    kafka_ssl_certificate_location: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_CERTIFICATE_LOCATION"),
+        description="PEM file of this client's certificate, for mutual TLS.",
+    )
+    kafka_ssl_key_location: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_KEY_LOCATION"),
+        description="PEM file of that certificate's private key.",
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_KEY_PASSWORD"),
+        description="The private key's password, if it is encrypted.",
+    )
+    kafka_ssl_endpoint_identification_algorithm: Literal["https", "none"] = Field(
+        default="https",
+        validation_alias=AliasChoices("KAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM"),
+        description="https checks that the broker's certificate names its host; none does not.",
+    )
+
     @field_validator("topic_prefix")
     @classmethod
     def _legal_prefix(cls, prefix: str) -> str:
         return validate_prefix(prefix)
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        # Kafka reads both case-insensitively.
+        return value.upper() if isinstance(value, str) else value
+
+    def kafka_connection(self, *, hint: str | None = None) -> KafkaConnection:
+        """How to reach the cluster, built and checked now (TLS files read, SASL user
+        complete); without bootstrap servers or with security settings that do not fit
+        together, a ``ConfigurationError`` that names the variables (``hint`` says what to do
+        about missing servers)."""
+        if not self.kafka_bootstrap_servers:
+            raise ConfigurationError(
+                "no Kafka cluster is set: KAFKA_BOOTSTRAP_SERVERS is empty",
+                hint=hint or "export KAFKA_BOOTSTRAP_SERVERS=host:port",
+            )
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl=self._sasl_credentials(),
+            tls=self._tls_files(),
+        )
+
+    def _sasl_credentials(self) -> SaslCredentials | None:
+        protocol = self.kafka_security_protocol
+        given = [
+            name
+            for name, value in (
+                ("KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                ("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                ("KAFKA_SASL_PASSWORD_FILE", self.kafka_sasl_password_file),
+            )
+            if value is not None
+        ]
+        if protocol not in SASL_PROTOCOLS:
+            if given:
+                raise ConfigurationError(
+                    f"{', '.join(given)} set, but KAFKA_SECURITY_PROTOCOL is {protocol}",
+                    hint="set KAFKA_SECURITY_PROTOCOL=SASL_SSL (or SASL_PLAINTEXT), or unset "
+                    "the KAFKA_SASL_* variables",
+                )
+            return None
+        if self.kafka_sasl_password is not None and self.kafka_sasl_password_file is not None:
+            raise ConfigurationError(
+                "both KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE are set",
+                hint="keep one of them",
+            )
+        password = (
+            self.kafka_sasl_password.get_secret_value()
+            if self.kafka_sasl_password is not None
+            else _read_secret(self.kafka_sasl_password_file)
+        )
+        missing = [
+            name
+            for name, value in (
+                ("KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                ("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                ("KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE", password),
+            )
+            if not value
+        ]
+        if (
+            missing
+            or self.kafka_sasl_mechanism is None
+            or self.kafka_sasl_username is None
+            or password is None
+        ):
+            raise ConfigurationError(
+                f"KAFKA_SECURITY_PROTOCOL={protocol} needs {', '.join(missing)}",
+                hint="set them from your cluster's client credentials (see .env.example)",
+            )
+        return SaslCredentials(self.kafka_sasl_mechanism, self.kafka_sasl_username, password)
+
+    def _tls_files(self) -> TlsFiles | None:
+        protocol = self.kafka_security_protocol
+        files = TlsFiles(
+            ca_location=self.kafka_ssl_ca_location,
+            certificate_location=self.kafka_ssl_certificate_location,
+            key_location=self.kafka_ssl_key_location,
+            key_password=(
+                self.kafka_ssl_key_password.get_secret_value()
+                if self.kafka_ssl_key_password is not None
+                else None
+            ),
+            check_hostname=self.kafka_ssl_endpoint_identification_algorithm == "https",
+        )
+        if protocol in TLS_PROTOCOLS:
+            if (files.certificate_location is None) != (files.key_location is None):
+                raise ConfigurationError(
+                    "only one of KAFKA_SSL_CERTIFICATE_LOCATION and KAFKA_SSL_KEY_LOCATION is set",
+                    hint="mutual TLS needs both the client's certificate and its key",
+                )
+            return files
+        if files != TlsFiles():
+            raise ConfigurationError(
+                f"KAFKA_SSL_* variables set, but KAFKA_SECURITY_PROTOCOL is {protocol}",
+                hint="set KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL, or unset the KAFKA_SSL_* "
+                "variables",
+            )
+        return None
+
+
+def _read_secret(path: Path | None) -> str | None:
+    """The first line of the secret file at ``path``; a file that cannot be read is a
+    ``ConfigurationError`` (naming the file, never its content)."""
+    if path is None:
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(
+            f"cannot read KAFKA_SASL_PASSWORD_FILE {path}: {type(error).__name__}",
+            hint="point it at a readable file that holds the password on its first line",
+        ) from None
+    return lines[0].strip() if lines else None
 
 
 S = TypeVar("S", bound=BaseSettings)
