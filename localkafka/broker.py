@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,15 +27,24 @@ from pathlib import Path
 from localkafka import procs
 from localkafka.config import (
     BrokerLayout,
+    SecureListeners,
     jvm_arguments,
     new_cluster_id,
     render_log4j2,
     render_server_properties,
+    scram_format_arguments,
 )
 from localkafka.exceptions import BrokerStartError, PortInUseError
 from localkafka.filelock import file_lock
 from localkafka.maven import KafkaJars, kafka_dir, resolve_kafka
-from localkafka.probe import is_serving
+from localkafka.probe import ProbeLogin, is_serving
+from localkafka.security import (
+    CLIENT_MECHANISM,
+    USERNAME,
+    SecurityFiles,
+    ensure_secrets,
+    write_client_env,
+)
 from localkafka.settings import LocalKafkaSettings
 from localkafka.toolchain import Java, find_java
 
@@ -61,11 +71,45 @@ class BrokerRecord:
     cluster_id: str
     kafka_version: str
     detached: bool
+    security: str = "plaintext"
+    tls_port: int | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         """``host:port`` for clients."""
         return f"{self.host}:{self.broker_port}"
+
+
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """How a client reaches a SASL_SSL broker: the SASL user, the CA to trust, and the
+    mutual-TLS listener with a client certificate."""
+
+    files: SecurityFiles
+    tls_bootstrap_servers: str
+    username: str = USERNAME
+    mechanism: str = CLIENT_MECHANISM
+
+    def client_environment(self, bootstrap_servers: str) -> dict[str, str]:
+        """The KAFKA_* variables of a SASL_SSL client (the password as a file)."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_MECHANISM": self.mechanism,
+            "KAFKA_SASL_USERNAME": self.username,
+            "KAFKA_SASL_PASSWORD_FILE": str(self.files.password_file),
+            "KAFKA_SSL_CA_LOCATION": str(self.files.ca_certificate),
+        }
+
+    def tls_client_environment(self) -> dict[str, str]:
+        """The KAFKA_* variables of a client of the mutual-TLS listener."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.tls_bootstrap_servers,
+            "KAFKA_SECURITY_PROTOCOL": "SSL",
+            "KAFKA_SSL_CA_LOCATION": str(self.files.ca_certificate),
+            "KAFKA_SSL_CERTIFICATE_LOCATION": str(self.files.client_certificate),
+            "KAFKA_SSL_KEY_LOCATION": str(self.files.client_key),
+        }
 
 
 @dataclass(frozen=True)
@@ -81,6 +125,13 @@ class RunningBroker:
     log_file: Path | None = None
     data_dir: Path | None = None
     jars_dir: Path | None = None
+    security: BrokerSecurity | None = None
+
+    def client_environment(self) -> dict[str, str]:
+        """The KAFKA_* variables of a client of this broker."""
+        if self.security is None:
+            return {"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers}
+        return self.security.client_environment(self.bootstrap_servers)
 
 
 @dataclass(frozen=True)
@@ -164,18 +215,27 @@ class LocalKafka:
         settings = self._settings
         layout = self.layout
         layout.log_dir.mkdir(parents=True, exist_ok=True)
-        broker_port, controller_port = self._choose_ports()
-        layout.server_properties.write_text(
-            render_server_properties(
-                host=settings.host,
-                broker_port=broker_port,
-                controller_port=controller_port,
-                data_dir=layout.data_dir,
-            ),
-            encoding="utf-8",
-        )
+        broker_port, controller_port, tls_port = self._choose_ports()
+        secure = None
+        if settings.security == "sasl_ssl":
+            password = ensure_secrets(layout.security_files, settings.host)
+            secure = SecureListeners(tls_port, layout.security_files, password)
+            write_client_env(layout.security_files, f"{settings.host}:{broker_port}")
+        # The secure broker's file names a password: its owner alone reads it.
+        descriptor = os.open(layout.server_properties, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as properties:
+            properties.write(
+                render_server_properties(
+                    host=settings.host,
+                    broker_port=broker_port,
+                    controller_port=controller_port,
+                    data_dir=layout.data_dir,
+                    secure=secure,
+                )
+            )
+        layout.server_properties.chmod(0o600)
         layout.log4j_config.write_text(render_log4j2(layout.log_file), encoding="utf-8")
-        cluster_id = self._format_storage(java, jars)
+        cluster_id = self._format_storage(java, jars, secure)
         command = [
             str(java.executable),
             *jvm_arguments(heap=settings.heap, layout=layout),
@@ -211,6 +271,8 @@ class LocalKafka:
             cluster_id=cluster_id,
             kafka_version=jars.version,
             detached=detached,
+            security=settings.security,
+            tls_port=tls_port if secure is not None else None,
         )
         self._write_record(record)
         logger.info(
@@ -232,15 +294,17 @@ class LocalKafka:
         )
         return self._running(record, started_here=True)
 
-    def _choose_ports(self) -> tuple[int, int]:
-        """The configured ports; where one is 0, the port of the last start if it is free
-        (so that clients of a restarted broker find it again), else a free one."""
+    def _choose_ports(self) -> tuple[int, int, int]:
+        """The broker's, controller's and TLS listener's ports as configured; where one is
+        0, the port of the last start if it is free (so that clients of a restarted broker
+        find it again), else a free one. The TLS port is 0 unless the broker is sasl_ssl."""
         host = self._settings.host
         last = self._last_ports()
+        wanted_ports = [self._settings.port, self._settings.controller_port]
+        if self._settings.security == "sasl_ssl":
+            wanted_ports.append(self._settings.tls_port)
         ports: list[int] = []
-        for wanted, previous in zip(
-            (self._settings.port, self._settings.controller_port), last, strict=True
-        ):
+        for wanted, previous in zip(wanted_ports, last, strict=False):
             if wanted == 0 and previous and previous not in ports and _port_is_free(host, previous):
                 port = previous
             elif wanted == 0:
@@ -250,31 +314,51 @@ class LocalKafka:
                     f"port {host}:{wanted} is taken by another process",
                     hint=(
                         "stop what listens there (ss -ltnp), or set LOCAL_KAFKA_PORT / "
-                        "LOCAL_KAFKA_CONTROLLER_PORT to another port, or to 0 for a free one"
+                        "LOCAL_KAFKA_CONTROLLER_PORT / LOCAL_KAFKA_TLS_PORT to another port, "
+                        "or to 0 for a free one"
                     ),
                 )
             else:
                 port = wanted
             ports.append(port)
+        tls_port = ports[2] if len(ports) > 2 else last[2]
         self.layout.ports_file.write_text(
-            json.dumps({"broker_port": ports[0], "controller_port": ports[1]}), encoding="utf-8"
+            json.dumps(
+                {"broker_port": ports[0], "controller_port": ports[1], "tls_port": tls_port}
+            ),
+            encoding="utf-8",
         )
-        return ports[0], ports[1]
+        return ports[0], ports[1], tls_port
 
-    def _last_ports(self) -> tuple[int, int]:
-        """The ports of the last start from this state folder, (0, 0) if none is known."""
+    def _last_ports(self) -> tuple[int, int, int]:
+        """The ports of the last start from this state folder, 0 where none is known."""
         try:
             found = json.loads(self.layout.ports_file.read_text(encoding="utf-8"))
-            return int(found["broker_port"]), int(found["controller_port"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0, 0
+            return (
+                int(found["broker_port"]),
+                int(found["controller_port"]),
+                int(found.get("tls_port", 0)),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return 0, 0, 0
 
-    def _format_storage(self, java: Java, jars: KafkaJars) -> str:
-        """Format the KRaft data folder once; later starts keep its topics and cluster ID."""
+    def _format_storage(self, java: Java, jars: KafkaJars, secure: SecureListeners | None) -> str:
+        """Format the KRaft data folder once; later starts keep its topics and cluster ID.
+
+        A SASL_SSL broker's SCRAM credentials are written at that format, so a folder
+        formatted for a plaintext broker cannot serve a SASL_SSL one: it is refused.
+        """
         meta = self.layout.data_dir / "meta.properties"
         if meta.is_file():
             for line in meta.read_text(encoding="utf-8").splitlines():
                 if line.startswith("cluster.id="):
+                    if secure is not None and not self.layout.scram_marker.is_file():
+                        raise BrokerStartError(
+                            f"{self.layout.data_dir} holds a plaintext broker's data, without "
+                            "the SCRAM user a sasl_ssl broker needs",
+                            hint="start with --fresh (its topics are deleted), or set "
+                            "LOCAL_KAFKA_STATE_DIR to another folder",
+                        )
                     return line.split("=", 1)[1].strip()
             shutil.rmtree(self.layout.data_dir)  # unreadable: start over
         cluster_id = new_cluster_id()
@@ -288,6 +372,7 @@ class LocalKafka:
                 "format",
                 f"--cluster-id={cluster_id}",
                 f"--config={self.layout.server_properties}",
+                *(scram_format_arguments(secure.password) if secure is not None else []),
             ],
             capture_output=True,
             text=True,
@@ -299,6 +384,8 @@ class LocalKafka:
                 f"formatting {self.layout.data_dir} failed:\n{completed.stdout}{completed.stderr}",
                 hint=f"delete {self.layout.state_dir} (or start with --fresh) and retry",
             )
+        if secure is not None:
+            self.layout.scram_marker.touch()
         return cluster_id
 
     def _wait_until_serving(self, process: subprocess.Popen[bytes], record: BrokerRecord) -> None:
@@ -317,7 +404,7 @@ class LocalKafka:
                     f"the broker exited with code {process.returncode} while starting:\n{tail}",
                     hint=f"read {self.layout.log_file} and {self.layout.console_file}",
                 )
-            if is_serving(record.host, record.broker_port):
+            if self._serving(record):
                 return
             time.sleep(_POLL_INTERVAL_S)
         self._terminate(record.pid)
@@ -402,7 +489,19 @@ class LocalKafka:
         return self.layout.command_line_marker in procs.command_line(record.pid)
 
     def _serving(self, record: BrokerRecord) -> bool:
-        return is_serving(record.host, record.broker_port)
+        return is_serving(record.host, record.broker_port, login=self._probe_login(record))
+
+    def _probe_login(self, record: BrokerRecord) -> ProbeLogin | None:
+        """How the readiness probe logs in to a sasl_ssl broker; None for plaintext."""
+        if record.security != "sasl_ssl":
+            return None
+        files = self.layout.security_files
+        try:
+            tls = ssl.create_default_context(cafile=str(files.ca_certificate))
+            password = files.password_file.read_text(encoding="utf-8").strip()
+        except (OSError, ssl.SSLError):
+            return ProbeLogin(ssl.create_default_context(), USERNAME, "")  # refused: not ours
+        return ProbeLogin(tls, USERNAME, password)
 
     def _running(self, record: BrokerRecord, *, started_here: bool) -> RunningBroker:
         return RunningBroker(
@@ -415,6 +514,11 @@ class LocalKafka:
             log_file=self.layout.log_file,
             data_dir=self.layout.data_dir,
             jars_dir=kafka_dir(self._settings, record.kafka_version) / "libs",
+            security=(
+                BrokerSecurity(self.layout.security_files, f"{record.host}:{record.tls_port}")
+                if record.security == "sasl_ssl"
+                else None
+            ),
         )
 
     def _log_tail(self) -> str:

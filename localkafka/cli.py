@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -28,6 +29,24 @@ app = typer.Typer(
 console = Console()
 # Exit code of `status` when no broker serves, as an LSB init script's status does.
 NOT_RUNNING = 3
+
+
+class Security(StrEnum):
+    """The broker's listeners: plaintext, or SASL_SSL and mutual TLS only."""
+
+    PLAINTEXT = "plaintext"
+    SASL_SSL = "sasl_ssl"
+
+
+SecurityOption = Annotated[
+    Security | None,
+    typer.Option(
+        help="plaintext, or sasl_ssl: SASL_SSL and mutual-TLS listeners with a throwaway CA "
+        "and SASL user, in their own state folder [default: LOCAL_KAFKA_SECURITY, else "
+        "plaintext].",
+        case_sensitive=False,
+    ),
+]
 
 
 @app.callback()
@@ -60,9 +79,10 @@ def resolve() -> None:
 @app.command()
 def start(
     fresh: Annotated[bool, typer.Option(help="Delete earlier topics and data first.")] = False,
+    security: SecurityOption = None,
 ) -> None:
     """Start a broker that keeps running after this command (stop it with `stop`)."""
-    settings = _settings()
+    settings = _settings(security)
     with reporting_errors(console):
         broker = LocalKafka(settings).start(detached=True, fresh=fresh)
     verb = "Started" if broker.started_here else "Already running:"
@@ -71,18 +91,18 @@ def start(
 
 
 @app.command()
-def stop() -> None:
+def stop(security: SecurityOption = None) -> None:
     """Stop the broker (SIGTERM, then SIGKILL after LOCAL_KAFKA_STOP_TIMEOUT_S)."""
-    settings = _settings()
+    settings = _settings(security)
     with reporting_errors(console):
         stopped = LocalKafka(settings).stop()
     console.print("Stopped." if stopped else "No broker was running.")
 
 
 @app.command()
-def status() -> None:
+def status(security: SecurityOption = None) -> None:
     """Say whether the broker serves; exit 0 if it does, 3 if not."""
-    settings = _settings()
+    settings = _settings(security)
     state = LocalKafka(settings).status()
     console.print(("Running: " if state.running else "Not running: ") + state.detail)
     if state.broker is not None:
@@ -92,10 +112,33 @@ def status() -> None:
 
 
 def _describe(broker: RunningBroker) -> None:
-    console.print(f"  bootstrap servers  {broker.bootstrap_servers}")
-    console.print(f"  log file           {broker.log_file}")
-    console.print(f"  data folder        {broker.data_dir}")
-    console.print(f"  use it with        export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}")
+    print_ = console.print
+    secure = broker.security
+    if secure is None:
+        print_(f"  bootstrap servers  {broker.bootstrap_servers}", soft_wrap=True)
+    else:
+        files = secure.files
+        print_(
+            f"  bootstrap servers  {broker.bootstrap_servers} (SASL_SSL: PLAIN, SCRAM-SHA-256, "
+            f"SCRAM-SHA-512 as {secure.username})",
+            soft_wrap=True,
+        )
+        print_(
+            f"  mutual TLS         {secure.tls_bootstrap_servers} (SSL, with "
+            f"{files.client_certificate} and {files.client_key})",
+            soft_wrap=True,
+        )
+        print_(f"  CA certificate     {files.ca_certificate}", soft_wrap=True)
+        print_(f"  SASL password in   {files.password_file}", soft_wrap=True)
+    print_(f"  log file           {broker.log_file}", soft_wrap=True)
+    print_(f"  data folder        {broker.data_dir}", soft_wrap=True)
+    if secure is None:
+        print_(
+            f"  use it with        export KAFKA_BOOTSTRAP_SERVERS={broker.bootstrap_servers}",
+            soft_wrap=True,
+        )
+    else:
+        print_(f"  use it with        set -a; . {secure.files.client_env}; set +a", soft_wrap=True)
 
 
 def main() -> None:
@@ -103,7 +146,11 @@ def main() -> None:
     app()
 
 
-def _settings() -> LocalKafkaSettings:
-    """The broker's settings; a mistake in them is one line, no traceback."""
+def _settings(security: Security | None = None) -> LocalKafkaSettings:
+    """The broker's settings, ``security`` over LOCAL_KAFKA_SECURITY; a mistake in them is
+    one line, no traceback."""
     with reporting_errors(console):
-        return read_settings(LocalKafkaSettings, what="the local broker")
+        settings = read_settings(LocalKafkaSettings, what="the local broker")
+    if security is None:
+        return settings
+    return settings.model_copy(update={"security": security.value})

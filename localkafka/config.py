@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from localkafka.security import SCRAM_MECHANISMS, USERNAME, SecurityFiles
+
 NODE_ID = 1
 # A one-node cluster has no replicas to wait for, and tests want their consumer groups at once.
 # Fewer internal partitions than Kafka's 50 make the first group and the first transaction
@@ -80,6 +82,16 @@ class BrokerLayout:
         return self.state_dir / ".lock"
 
     @property
+    def security_files(self) -> SecurityFiles:
+        """The CA, certificates and SASL password of a SASL_SSL broker."""
+        return SecurityFiles(self.state_dir / "security")
+
+    @property
+    def scram_marker(self) -> Path:
+        """Present once the data folder was formatted with the SASL user's SCRAM credentials."""
+        return self.data_dir / ".scram-users"
+
+    @property
     def command_line_marker(self) -> str:
         """A JVM argument naming this state folder, so its process can be found in /proc."""
         return f"-Dclever_stream.local_kafka.state_dir={self.state_dir}"
@@ -97,10 +109,26 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+@dataclass(frozen=True)
+class SecureListeners:
+    """The listeners of a SASL_SSL broker: SASL_SSL on the broker port, mutual TLS on
+    ``tls_port`` and on the controller's port; nothing in plaintext."""
+
+    tls_port: int
+    files: SecurityFiles
+    password: str
+
+
 def render_server_properties(
-    *, host: str, broker_port: int, controller_port: int, data_dir: Path
+    *,
+    host: str,
+    broker_port: int,
+    controller_port: int,
+    data_dir: Path,
+    secure: SecureListeners | None = None,
 ) -> str:
-    """``server.properties`` for a combined broker+controller on ``host``."""
+    """``server.properties`` for a combined broker+controller on ``host``: plaintext, or
+    with ``secure`` listeners only."""
     settings = {
         "process.roles": "broker,controller",
         "node.id": str(NODE_ID),
@@ -113,9 +141,56 @@ def render_server_properties(
         "log.dirs": str(data_dir),
         **_ONE_NODE_SETTINGS,
     }
+    if secure is not None:
+        settings.update(
+            _secure_settings(
+                host=host, broker_port=broker_port, controller_port=controller_port, secure=secure
+            )
+        )
     lines = ["# Written by clever-stream's localkafka; changes are overwritten at start."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
+
+
+def _secure_settings(
+    *, host: str, broker_port: int, controller_port: int, secure: SecureListeners
+) -> dict[str, str]:
+    files = secure.files
+    scram_jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    plain_jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'user_{USERNAME}="{secure.password}";'
+    )
+    return {
+        "listeners": (
+            f"SASL_SSL://{host}:{broker_port},SSL://{host}:{secure.tls_port},"
+            f"CONTROLLER://{host}:{controller_port}"
+        ),
+        "advertised.listeners": f"SASL_SSL://{host}:{broker_port},SSL://{host}:{secure.tls_port}",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,SSL:SSL,CONTROLLER:SSL",
+        # The broker talks to itself and to its controller over mutual TLS, as its own client.
+        "inter.broker.listener.name": "SSL",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": str(files.broker_keystore),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": str(files.ca_certificate),
+        "ssl.client.auth": "required",
+        "listener.name.sasl_ssl.ssl.client.auth": "none",
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms": ",".join(("PLAIN", *SCRAM_MECHANISMS)),
+        "listener.name.sasl_ssl.plain.sasl.jaas.config": plain_jaas,
+        **{
+            f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config": scram_jaas
+            for mechanism in SCRAM_MECHANISMS
+        },
+    }
+
+
+def scram_format_arguments(password: str) -> list[str]:
+    """``kafka-storage format`` arguments that create the SASL user's SCRAM credentials."""
+    return [
+        f"--add-scram={mechanism}=[name={USERNAME},password={password}]"
+        for mechanism in SCRAM_MECHANISMS
+    ]
 
 
 def render_log4j2(log_file: Path) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,12 +42,24 @@ class LocalKafkaSettings(BaseSettings):
     )
     state_dir: Path | None = Field(
         default=None,
-        description="Folder for the broker's data, logs, pid and lock; default <cache_dir>/broker.",
+        description="Folder for the broker's data, logs, pid and lock; default "
+        "<cache_dir>/broker (<cache_dir>/broker-sasl-ssl for a sasl_ssl broker).",
     )
     host: str = Field(default="127.0.0.1", description="Address the broker listens on.")
     port: int = Field(default=0, ge=0, le=65535, description="Broker port; 0 picks a free one.")
     controller_port: int = Field(
         default=0, ge=0, le=65535, description="KRaft controller port; 0 picks a free one."
+    )
+    security: Literal["plaintext", "sasl_ssl"] = Field(
+        default="plaintext",
+        description="plaintext, or sasl_ssl: SASL_SSL and mutual-TLS listeners only, with a "
+        "throwaway CA and a SASL user made in the state folder.",
+    )
+    tls_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of a sasl_ssl broker's mutual-TLS listener; 0 picks a free one.",
     )
     heap: str = Field(default="512m", description="JVM heap for the broker (-Xms and -Xmx).")
     start_timeout_s: float = Field(
@@ -69,7 +82,8 @@ class LocalKafkaSettings(BaseSettings):
     @property
     def resolved_state_dir(self) -> Path:
         """The state folder, absolute, so the broker's command line names it unambiguously."""
-        return (self.state_dir or self.cache_dir / "broker").expanduser().resolve()
+        default = "broker" if self.security == "plaintext" else "broker-sasl-ssl"
+        return (self.state_dir or self.cache_dir / default).expanduser().resolve()
 
     @property
     def resolved_cache_dir(self) -> Path:

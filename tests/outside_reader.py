@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,21 @@ class ReleasedSchemas:
 
 
 def read_topic(
-    bootstrap_servers: str, topic: str, schemas: ReleasedSchemas, *, timeout_s: float = 60
+    bootstrap_servers: str,
+    topic: str,
+    schemas: ReleasedSchemas,
+    *,
+    timeout_s: float = 60,
+    security: Mapping[str, str] | None = None,
 ) -> list[Message]:
-    """Every committed record of ``topic`` now, partition by partition in offset order."""
+    """Every committed record of ``topic`` now, partition by partition in offset order.
+
+    ``security`` holds librdkafka's own settings (``security.protocol``, ``sasl.username``,
+    ``ssl.ca.location``...) for a secured cluster.
+    """
     consumer = Consumer(
         {
+            **(security or {}),
             "bootstrap.servers": bootstrap_servers,
             "group.id": f"outside-reader-{uuid.uuid4().hex}",
             "isolation.level": "read_committed",
@@ -101,12 +111,22 @@ def read_topic(
 
 
 def committed_offsets(
-    bootstrap_servers: str, group_id: str, topic: str, partitions: Iterable[int]
+    bootstrap_servers: str,
+    group_id: str,
+    topic: str,
+    partitions: Iterable[int],
+    *,
+    security: Mapping[str, str] | None = None,
 ) -> dict[int, int]:
     """The offsets ``group_id`` has committed on ``topic`` (-1001 where none), without
     joining the group."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap_servers, "group.id": group_id, "enable.auto.commit": False}
+        {
+            **(security or {}),
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+        }
     )
     try:
         committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=30)
@@ -115,7 +135,9 @@ def committed_offsets(
         consumer.close()
 
 
-def topic_exists(bootstrap_servers: str, topic: str) -> bool:
+def topic_exists(
+    bootstrap_servers: str, topic: str, *, security: Mapping[str, str] | None = None
+) -> bool:
     """Whether the cluster has ``topic``."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({**(security or {}), "bootstrap.servers": bootstrap_servers})
     return topic in admin.list_topics(timeout=30).topics
