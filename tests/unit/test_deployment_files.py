@@ -118,6 +118,21 @@ def test_env_names_follow_prefixes_and_aliases() -> None:
         "CLEVER_STREAM_TOPIC_PARTITIONS": "topic_partitions",
         "CLEVER_STREAM_TOPIC_REPLICATION_FACTOR": "topic_replication_factor",
         "CLEVER_STREAM_KAFKA_TIMEOUT_S": "kafka_timeout_s",
+        **{
+            f"KAFKA_{name}": f"kafka_{name.lower()}"
+            for name in (
+                "SECURITY_PROTOCOL",
+                "SASL_MECHANISM",
+                "SASL_USERNAME",
+                "SASL_PASSWORD",
+                "SASL_PASSWORD_FILE",
+                "SSL_CA_LOCATION",
+                "SSL_CERTIFICATE_LOCATION",
+                "SSL_KEY_LOCATION",
+                "SSL_KEY_PASSWORD",
+                "SSL_ENDPOINT_IDENTIFICATION_ALGORITHM",
+            )
+        },
     }
     assert env_names(LocalKafkaSettings)["KAFKA_BOOTSTRAP_SERVERS"] == "bootstrap_servers"
     assert env_names(WorkerSettings)["CLEVER_WORKER_WEB_PORT"] == "web_port"
