@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from pydantic import AliasChoices
@@ -103,6 +104,30 @@ def as_env_value(value: object) -> str:
     if isinstance(value, tuple | list):
         return json.dumps(list(value))  # as the environment gives a list: JSON
     return str(value)
+
+
+def compose_spec_errors(compose: dict[str, Any]) -> list[str]:
+    """What the Compose Specification's schema (the one Docker Compose validates with,
+    copied in tests/data/compose-spec) finds wrong in ``compose``."""
+    schema = json.loads(
+        (ROOT / "tests" / "data" / "compose-spec" / "compose-spec.json").read_text("utf-8")
+    )
+    validator = jsonschema.Draft202012Validator(schema)
+    return [
+        f"{'/'.join(str(part) for part in error.absolute_path)}: {error.message}"
+        for error in validator.iter_errors(compose)
+    ]
+
+
+def test_the_compose_file_follows_the_compose_spec() -> None:
+    assert compose_spec_errors(load_compose()) == []
+
+
+def test_the_compose_spec_check_finds_a_misspelled_key() -> None:
+    compose = load_compose()
+    compose["services"]["poller"]["healthcheck"]["intervall"] = "5s"
+
+    assert any("intervall" in error for error in compose_spec_errors(compose))
 
 
 def test_every_deployables_settings_class_is_found() -> None:
