@@ -26,6 +26,7 @@ from bench.pipeline import run_pipeline_bench
 from bench.pipeline_config import PipelineBenchConfig
 from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
+from bench.sizing import SizingFigures, run_sizing_bench
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
 from bench.writers import collect_samples, run_writer_bench, writer_table
@@ -46,6 +47,7 @@ class Benchmark(StrEnum):
     WRITERS = "writers"
     SYNC = "sync"
     PIPELINE = "pipeline"
+    SIZING = "sizing"
 
 
 def main(
@@ -98,6 +100,10 @@ def main(
     writer_repeat: Annotated[
         int, typer.Option(min=1, help="Alternating repeats of the writers' benchmark.")
     ] = 7,
+    sizing_contacts: Annotated[
+        int,
+        typer.Option(min=1000, help="Contacts of the district the sizing benchmark loads."),
+    ] = 100_000,
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
@@ -161,6 +167,16 @@ def main(
             console.print(latency_table(pipeline.latency, pipeline_config))
             records = throughput_events(pipeline_events, districts=pipeline_districts)
             console.print(state_table(measure_state(records)))
+        if only in (None, Benchmark.SIZING):
+            sizes = asyncio.run(
+                run_sizing_bench(
+                    broker.bootstrap_servers,
+                    contacts=sizing_contacts,
+                    partitions=partitions,
+                    timeout_s=timeout * 3,
+                )
+            )
+            console.print(_sizing_table(sizes))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 
@@ -190,6 +206,33 @@ def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
             f"{min(row.rates):,.0f}-{max(row.rates):,.0f}",
             f"{row.mib_per_s:.1f}",
             f"{statistics.median(map(operator.truediv, row.rates, baseline)):.2f}",
+        )
+    return table
+
+
+def _sizing_table(figures: list[SizingFigures]) -> Table:
+    """One row per engine and store: the worker's fixed memory and what a district adds."""
+    first = figures[0]
+    table = Table(
+        title=f"Worker memory: one district of {first.contacts:,} contacts "
+        f"({first.records:,} raw records)",
+        caption="resident memory (VmRSS) after a 100-contact district, then after the large "
+        "one; peak: VmHWM; disk: the table files",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("engine")
+    table.add_column("store")
+    for heading in ("base MiB", "loaded MiB", "peak MiB", "MiB / 100k contacts", "disk MiB"):
+        table.add_column(heading, justify="right")
+    for row in figures:
+        table.add_row(
+            row.engine,
+            row.store,
+            f"{row.base_mib:,.0f}",
+            f"{row.loaded_mib:,.0f}",
+            f"{row.peak_mib:,.0f}",
+            f"{row.per_100k_mib:,.0f}",
+            f"{row.disk_mib:,.0f}",
         )
     return table
 

@@ -99,6 +99,8 @@ def worker_env(
     app_id: str,
     data_dir: Path,
     commit_interval_s: float,
+    engine: str = "native",
+    store: str = "memory://",
 ) -> dict[str, str]:
     """The environment of ``python -m streams worker``: ours, less any CLEVER_ setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
@@ -110,6 +112,8 @@ def worker_env(
         CLEVER_WORKER_DATA_DIR=str(data_dir),
         CLEVER_WORKER_WEB_ENABLED="false",
         CLEVER_WORKER_COMMIT_INTERVAL_S=str(commit_interval_s),
+        CLEVER_WORKER_ENGINE=engine,
+        CLEVER_WORKER_STORE=store,
     )
     return env
 
@@ -123,8 +127,11 @@ async def worker(
     app_id: str,
     commit_interval_s: float,
     folder: Path,
+    engine: str = "native",
+    store: str = "memory://",
 ) -> AsyncIterator[Child]:
-    """A privilege worker, ``python -m streams worker``, its tables in memory (the default)."""
+    """A privilege worker, ``python -m streams worker``, of ``engine`` with its tables in
+    ``store`` (by default the native engine, in memory)."""
     env = worker_env(
         bootstrap_servers,
         prefix=prefix,
@@ -132,6 +139,8 @@ async def worker(
         app_id=app_id,
         data_dir=folder / app_id,
         commit_interval_s=commit_interval_s,
+        engine=engine,
+        store=store,
     )
     log = folder / f"{app_id}.log"
     async with child("streams", "worker", env=env, log=log, what=f"the worker {app_id}") as running:

@@ -1,0 +1,175 @@
+"""What a worker's memory grows by per 100,000 contacts, for each engine and table store.
+
+One worker process per engine and store (``python -m streams worker``, as operators run it)
+first takes a small district, and its resident memory is read from ``/proc`` once it has
+committed it; then a large district's initial sync (its students, then its contacts, as
+``users.created`` raw records), and its memory is read again. The difference, per 100,000
+contacts, is what sizing needs: the fixed cost of a worker is the first figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.pipeline_config import bounded
+from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
+from bench.pipeline_processes import Child, worker
+from bench.pipeline_throughput import POLL_S
+from bench.pipeline_workload import RawEvent, initial_events, latency_districts
+from schemas.topics import RAW_EVENTS
+
+logger = logging.getLogger(__name__)
+
+#: The engines and stores measured, as ``CLEVER_WORKER_ENGINE`` and ``CLEVER_WORKER_STORE``.
+VARIANTS = (
+    ("native", "memory://"),
+    ("native", "rocksdb://"),
+    ("faust", "memory://"),
+    ("faust", "rocksdb://"),
+)
+_SMALL_CONTACTS = 100
+_PAGE_SIZE = 1000
+_KIB = 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizingFigures:
+    """One worker's resident memory before and after a large district."""
+
+    engine: str
+    store: str
+    contacts: int
+    records: int
+    #: MiB resident once the small district is committed: the worker's fixed cost.
+    base_mib: float
+    #: MiB resident once the large district is committed too.
+    loaded_mib: float
+    #: The most the process held at once (VmHWM), MiB.
+    peak_mib: float
+    #: The table files on disk (RocksDB), MiB; 0 for memory.
+    disk_mib: float
+
+    @property
+    def per_100k_mib(self) -> float:
+        """Resident MiB added per 100,000 contacts (with their students)."""
+        return (self.loaded_mib - self.base_mib) * 100_000 / self.contacts
+
+
+async def run_sizing_bench(
+    bootstrap_servers: str, *, contacts: int, partitions: int, timeout_s: float
+) -> list[SizingFigures]:
+    """Each variant's figures, on topics of its own, deleted at the end."""
+    [small] = latency_districts(1, contacts=_SMALL_CONTACTS, seed=11)
+    [large] = latency_districts(1, contacts=contacts, seed=12)
+    workload = (initial_events(small), initial_events(large))
+    tag = f"bench-size-{uuid.uuid4().hex[:8]}"
+    folder = Path(tempfile.mkdtemp(prefix="clever-stream-bench-sizing-"))
+    found = []
+    async with GroupOffsets(bootstrap_servers) as offsets:
+        try:
+            for n, (engine, store) in enumerate(VARIANTS):
+                found.append(
+                    await _measure(
+                        bootstrap_servers,
+                        engine=engine,
+                        store=store,
+                        workload=workload,
+                        contacts=contacts,
+                        prefix=f"{tag}-{n}",
+                        partitions=partitions,
+                        folder=folder,
+                        offsets=offsets,
+                        timeout_s=timeout_s,
+                    )
+                )
+        except BaseException:
+            logger.warning("the sizing benchmark failed; its processes' logs are in %s", folder)
+            raise
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            await offsets.delete_topics([tag])
+    return found
+
+
+async def _measure(
+    bootstrap_servers: str,
+    *,
+    engine: str,
+    store: str,
+    workload: tuple[list[RawEvent], list[RawEvent]],
+    contacts: int,
+    prefix: str,
+    partitions: int,
+    folder: Path,
+    offsets: GroupOffsets,
+    timeout_s: float,
+) -> SizingFigures:
+    small, large = workload
+    raw_topic = RAW_EVENTS.name(prefix)
+    app_id = f"{prefix}-w"
+    what = f"the {engine} worker's memory with {store}"
+    async with bounded(what, timeout_s):
+        await create_topics(bootstrap_servers, prefix=prefix, partitions=partitions)
+        await publish(bootstrap_servers, raw_topic, small, page_size=_PAGE_SIZE)
+        process = worker(
+            bootstrap_servers,
+            prefix=prefix,
+            partitions=partitions,
+            app_id=app_id,
+            commit_interval_s=0.5,
+            folder=folder,
+            engine=engine,
+            store=store,
+        )
+        async with process as running:
+            records = await topic_records(
+                bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
+            )
+            await _caught_up(offsets, app_id, raw_topic, records, running)
+            base = _memory_kib(running, "VmRSS")
+            await publish(bootstrap_servers, raw_topic, large, page_size=_PAGE_SIZE)
+            records = await topic_records(
+                bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
+            )
+            await _caught_up(offsets, app_id, raw_topic, records, running)
+            loaded, peak = _memory_kib(running, "VmRSS"), _memory_kib(running, "VmHWM")
+            disk = _folder_bytes(folder / app_id)
+    figures = SizingFigures(
+        engine=engine,
+        store=store,
+        contacts=contacts,
+        records=len(large),
+        base_mib=base / _KIB,
+        loaded_mib=loaded / _KIB,
+        peak_mib=peak / _KIB,
+        disk_mib=disk / _KIB / _KIB,
+    )
+    logger.info("%s: %.0f MiB per 100k contacts", what, figures.per_100k_mib)
+    return figures
+
+
+async def _caught_up(
+    offsets: GroupOffsets, group: str, topic: str, records: TopicRecords, running: Child
+) -> None:
+    while not records.all_below(await offsets.committed(group, topic)):
+        running.check()
+        await asyncio.sleep(POLL_S)
+
+
+def _memory_kib(running: Child, field: str) -> int:
+    """A ``/proc/<pid>/status`` memory field of the child, in KiB."""
+    for line in Path(f"/proc/{running.process.pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(f"{field} is not in /proc/{running.process.pid}/status")
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
