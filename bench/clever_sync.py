@@ -33,6 +33,7 @@ from bench.producers import transactional_producer
 from connectors.cursors import read_cursor
 from connectors.publisher import PollerTopics
 from connectors.settings import PollerSettings
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor
@@ -94,7 +95,7 @@ async def run_sync_bench(
         async with _fake_clever(contacts) as fake:
             prefix = f"bench-sync-{uuid.uuid4().hex[:8]}"
             settings = _settings(bootstrap_servers, prefix, fake.hello, config)
-            await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=60)
+            await ensure_pipeline_topics(KafkaConnection(bootstrap_servers), settings, timeout_s=60)
             async with _poller(settings) as poller:
                 syncs.append(await _measure_sync(settings, fake.hello, poller, contacts, config))
                 if index == 0 and config.steady_changes:
@@ -199,7 +200,7 @@ def _rss_mib(pid: int, field_name: str = "VmRSS") -> float:
 
 async def _cursor(settings: PollerSettings, district_id: str) -> PollerCursor | None:
     return await read_cursor(
-        settings.kafka_bootstrap_servers or "",
+        KafkaConnection(settings.kafka_bootstrap_servers or ""),
         topic=PollerTopics.for_prefix(settings.topic_prefix).cursors,
         district_id=district_id,
         codec=default_codec(),

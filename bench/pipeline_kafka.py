@@ -18,6 +18,7 @@ from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotA
 
 from bench.pipeline_workload import RawEvent, pages
 from bench.producers import transactional_producer
+from foundation.connection import KafkaConnection
 from foundation.settings import KafkaSettings
 from schemas.provision import ensure_pipeline_topics
 
@@ -31,7 +32,7 @@ async def create_topics(bootstrap_servers: str, *, prefix: str, partitions: int)
         CLEVER_STREAM_TOPIC_PREFIX=prefix,
         CLEVER_STREAM_TOPIC_PARTITIONS=partitions,
     )
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=60)
+    await ensure_pipeline_topics(KafkaConnection(bootstrap_servers), settings, timeout_s=60)
 
 
 async def publish(

@@ -28,6 +28,7 @@ from connectors.service import load_settings as load_poller_settings
 from connectors.service import serve as serve_poller
 from fakeclever.cli import serve as fake_clever_serve
 from foundation.clock import utc_now
+from foundation.connection import KafkaConnection
 from foundation.console import (
     DebugOption,
     LogFormat,
@@ -40,7 +41,7 @@ from foundation.console import (
 from foundation.exceptions import ConfigurationError
 from foundation.settings import read_settings
 from foundation.signals import run_until_signalled
-from localkafka import LocalKafkaSettings, local_kafka
+from localkafka import LocalKafkaSettings
 from localkafka.cli import resolve as kafka_resolve
 from localkafka.cli import start as kafka_start
 from localkafka.cli import status as kafka_status
@@ -169,15 +170,14 @@ def replay(
     """Rebuild the raw topic (CLEVER_STREAM_TOPIC_PREFIX) into fresh outputs, then stop."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         worker = replay_settings(
-            bootstrap,
             live_prefix=settings.topic_prefix,
             to_prefix=to_prefix,
             districts=district or (),
             app_id=app_id,
         )
-        done = asyncio.run(run_replay(worker, force=force, timeout_s=timeout))
+        done = asyncio.run(run_replay(worker, kafka=kafka, force=force, timeout_s=timeout))
     console.print(
         f"Replayed {done.records} raw records of {done.raw_topic} into {done.outputs_prefix}.* "
         f"(group {done.group_id}): {done.changes} privilege changes in {done.seconds:.1f} s",
@@ -206,10 +206,10 @@ def resync(
                 "name the districts to resync, or all of them",
                 hint="pass --district <id> (repeatable) or --all",
             )
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         requests = asyncio.run(
             request_resyncs(
-                bootstrap,
+                kafka,
                 settings,
                 districts=district or (),
                 every=every,
@@ -248,10 +248,10 @@ def status(
     """Where the deployment stands, read from Kafka: districts, lag, owners, dead letters."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         found = asyncio.run(
             read_status(
-                bootstrap,
+                kafka,
                 prefix=settings.topic_prefix,
                 group_id=group or f"{settings.topic_prefix}-privileges",
                 codec=default_codec(),
@@ -295,10 +295,10 @@ def partitions_grow(
     prefix = settings.topic_prefix
     started = time.monotonic()
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         plan = asyncio.run(
             grow_partitions(
-                bootstrap,
+                kafka,
                 raw_topic=RAW_EVENTS.name(prefix),
                 cursors_topic=POLLER_CURSORS.name(prefix),
                 group_id=group or f"{prefix}-privileges",
@@ -361,7 +361,7 @@ def dead_letters_replay(
     with reporting_errors(errors):
         appended = asyncio.run(
             replay_letters(
-                _cluster(settings),
+                _kafka(settings),
                 letters,
                 prefix=settings.topic_prefix,
                 transactional_id=f"{settings.topic_prefix}-dead-letters-replay",
@@ -377,10 +377,10 @@ def dead_letters_replay(
 
 def _letters(settings: CliSettings) -> list[Letter]:
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         return asyncio.run(
             read_letters(
-                bootstrap,
+                kafka,
                 prefix=settings.topic_prefix,
                 codec=default_codec(),
             )
@@ -392,19 +392,18 @@ def selfcheck() -> None:
     """Prove the cluster serves transactions: an aborted and a committed write, read back."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        _cluster(settings)  # a cluster to check: never one started here
-    with reporting_errors(errors), local_kafka(_local_kafka_settings()) as broker:
-        trip = asyncio.run(_selfcheck(broker.bootstrap_servers, settings))
+        kafka = _kafka(settings)  # a cluster to check: never one started here
+        trip = asyncio.run(_selfcheck(kafka, settings))
     console.print(
-        f"OK: {broker.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@"
+        f"OK: {kafka.bootstrap_servers} committed to {trip.topic}[{trip.partition}]@"
         f"{trip.offset} and hid the aborted write; read back in {trip.latency_ms:.0f} ms"
     )
 
 
-async def _selfcheck(bootstrap_servers: str, settings: CliSettings) -> RoundTrip:
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s)
+async def _selfcheck(kafka: KafkaConnection, settings: CliSettings) -> RoundTrip:
+    await ensure_pipeline_topics(kafka, settings, timeout_s=settings.kafka_timeout_s)
     return await transactional_round_trip(
-        bootstrap_servers,
+        kafka,
         topic=SELFCHECK.name(settings.topic_prefix),
         timeout_s=settings.kafka_timeout_s,
     )
@@ -415,9 +414,9 @@ def topics_create() -> None:
     """Create the pipeline's missing topics on KAFKA_BOOTSTRAP_SERVERS (idempotent)."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
+        kafka = _kafka(settings)
         outcomes = asyncio.run(
-            ensure_pipeline_topics(bootstrap, settings, timeout_s=settings.kafka_timeout_s)
+            ensure_pipeline_topics(kafka, settings, timeout_s=settings.kafka_timeout_s)
         )
     for outcome in outcomes:
         verb = "created" if outcome.created else "exists "
@@ -439,8 +438,8 @@ def topics_describe() -> None:
     """Print every topic of the pipeline as the cluster has it: partitions, replicas, records."""
     settings = _cli_settings()
     with reporting_errors(errors):
-        bootstrap = _cluster(settings)
-        topics = asyncio.run(describe_topics(bootstrap, prefix=settings.topic_prefix))
+        kafka = _kafka(settings)
+        topics = asyncio.run(describe_topics(kafka, prefix=settings.topic_prefix))
     for topic in topics:
         console.print(topic.name, soft_wrap=True, highlight=False)
         if topic.partitions == 0:
@@ -470,13 +469,11 @@ def _local_kafka_settings() -> LocalKafkaSettings:
         return read_settings(LocalKafkaSettings, what="the local broker")
 
 
-def _cluster(settings: CliSettings) -> str:
-    """The cluster a command works on (KAFKA_BOOTSTRAP_SERVERS); without one, a
-    ``ConfigurationError`` saying what to set."""
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigurationError(
-            "this command works on a cluster, and KAFKA_BOOTSTRAP_SERVERS names none",
-            hint="export KAFKA_BOOTSTRAP_SERVERS=host:port (`clever-stream kafka start` prints "
-            "one for a local broker)",
-        )
-    return settings.kafka_bootstrap_servers
+def _kafka(settings: CliSettings) -> KafkaConnection:
+    """The cluster a command works on (KAFKA_BOOTSTRAP_SERVERS) and how to reach it
+    (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*); without one, or with security
+    settings that do not fit, a ``ConfigurationError`` saying what to set."""
+    return settings.kafka_connection(
+        hint="export KAFKA_BOOTSTRAP_SERVERS=host:port (`clever-stream kafka start` prints "
+        "one for a local broker)"
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
+from foundation.connection import KafkaConnection
 from foundation.kafka_errors import kafka_errors
 from foundation.reading import partition_counts, read_committed
 from schemas.codec import Codec
@@ -31,12 +32,12 @@ class Letter:
     letter: DeadLetter
 
 
-async def read_letters(bootstrap_servers: str, *, prefix: str, codec: Codec) -> list[Letter]:
+async def read_letters(kafka: KafkaConnection, *, prefix: str, codec: Codec) -> list[Letter]:
     """Every committed dead letter of the deployment of ``prefix``, partition by partition."""
     topic = DEAD_LETTERS.name(prefix)
-    with kafka_errors("read the dead letters", bootstrap_servers):
-        counts = await partition_counts(bootstrap_servers, [topic])
-        records = await read_committed(bootstrap_servers, topic, counts.get(topic, 0))
+    with kafka_errors("read the dead letters", kafka):
+        counts = await partition_counts(kafka, [topic])
+        records = await read_committed(kafka, topic, counts.get(topic, 0))
     return [
         Letter(
             partition=record.partition,
@@ -59,7 +60,7 @@ def chosen(letters: Iterable[Letter], *, reason: str | None, district: str | Non
 
 
 async def replay_letters(
-    bootstrap_servers: str, letters: list[Letter], *, prefix: str, transactional_id: str
+    kafka: KafkaConnection, letters: list[Letter], *, prefix: str, transactional_id: str
 ) -> int:
     """Append the original records of ``letters`` to the raw topic, in one transaction; how
     many were appended (a letter without its original record is left out)."""
@@ -72,12 +73,12 @@ async def replay_letters(
     if not records:
         return 0
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         transactional_id=transactional_id,
         enable_idempotence=True,
         acks="all",
     )
-    with kafka_errors("append the dead letters' records to the raw topic", bootstrap_servers):
+    with kafka_errors("append the dead letters' records to the raw topic", kafka):
         await producer.start()
         try:
             async with producer.transaction():

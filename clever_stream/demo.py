@@ -22,7 +22,9 @@ from clever_stream.demo_screen import LEGEND, DemoScreen
 from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from foundation.admin import TopicOutcome
+from foundation.connection import KafkaConnection
 from foundation.console import RepeatedLines
+from foundation.settings import KafkaSettings
 from foundation.signals import run_until_signalled, sigterm_as_interrupt
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 from localkafka.procs import is_alive
@@ -113,15 +115,14 @@ async def _serve(
     log_file: Path,
 ) -> None:
     """Set the pipeline up, step by step, then run it; ``started`` is when the demo began."""
+    kafka = broker_connection(broker, settings)
     console.print(f"2/4 Creating the pipeline's topics ({time.perf_counter() - started:.1f}s)...")
-    topics = await ensure_pipeline_topics(
-        broker.bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s
-    )
+    topics = await ensure_pipeline_topics(kafka, settings, timeout_s=settings.kafka_timeout_s)
     console.print(
         f"3/4 Proving a transactional round trip ({time.perf_counter() - started:.1f}s)..."
     )
     round_trip = await transactional_round_trip(
-        broker.bootstrap_servers,
+        kafka,
         topic=SELFCHECK.name(settings.topic_prefix),
         timeout_s=settings.kafka_timeout_s,
     )
@@ -138,7 +139,7 @@ async def _serve(
 
     with tempfile.TemporaryDirectory(prefix="clever-stream-demo-worker-") as data_dir:
         async with demo_pipeline(
-            broker.bootstrap_servers,
+            kafka,
             settings,
             screen=screen,
             echo=None if live else echo,
@@ -164,6 +165,17 @@ async def _serve(
                     f"{totals['CHANGED']} changed.",
                     highlight=False,
                 )
+
+
+def broker_connection(broker: RunningBroker, settings: KafkaSettings) -> KafkaConnection:
+    """How a client reaches ``broker``: an external cluster (KAFKA_BOOTSTRAP_SERVERS) with the
+    configured security (``settings``); a local broker as it was started, plaintext or with
+    its own SASL user and CA."""
+    if broker.external:
+        return settings.kafka_connection()
+    if broker.security is None:
+        return KafkaConnection(broker.bootstrap_servers)
+    return KafkaSettings.model_validate(broker.client_environment()).kafka_connection()
 
 
 async def _until_stopped(duration_s: float | None) -> None:

@@ -26,6 +26,7 @@ from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
 from fakeclever import FakeClever, FakeDistrict
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from schemas.records import PrivilegeChange, RawCleverRecord
 from schemas.topics import PRIVILEGE_CHANGES, RAW_EVENTS
@@ -58,7 +59,7 @@ class RunningPipeline:
 
 @contextlib.asynccontextmanager
 async def demo_pipeline(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     settings: CliSettings,
     *,
     screen: DemoScreen,
@@ -73,7 +74,6 @@ async def demo_pipeline(
     district = fake.add_district(seed=shape.seed, contacts=shape.contacts)
     async with fake.serve(host="127.0.0.1", port=0) as clever_url:
         poller_settings = PollerSettings(
-            KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
             CLEVER_STREAM_TOPIC_PREFIX=settings.topic_prefix,
             CLEVER_STREAM_TOPIC_PARTITIONS=settings.topic_partitions,
             base_url=clever_url,
@@ -82,15 +82,16 @@ async def demo_pipeline(
         )
         web_port = _free_port()
         worker_settings = WorkerSettings(
-            KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
             CLEVER_STREAM_TOPIC_PREFIX=settings.topic_prefix,
             CLEVER_STREAM_TOPIC_PARTITIONS=settings.topic_partitions,
             data_dir=data_dir,
             web_port=web_port,
         )
-        raw_partitions, replicas = await prepare(worker_settings)
+        raw_partitions, replicas = await prepare(worker_settings, kafka)
         changes_topic = PRIVILEGE_CHANGES.name(settings.topic_prefix)
-        engine = load_engine(worker_settings, raw_partitions=raw_partitions, replicas=replicas)
+        engine = load_engine(
+            worker_settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas
+        )
         async with (
             _started(engine) as worker,
             new_http_client(HttpOptions(base_url=clever_url)) as http,
@@ -99,7 +100,7 @@ async def demo_pipeline(
             runner = PollerRunner(
                 poller_settings,
                 http=http,
-                bootstrap_servers=bootstrap_servers,
+                kafka=kafka,
                 codec=default_codec(),
             )
             raw_topic = RAW_EVENTS.name(settings.topic_prefix)
@@ -107,13 +108,11 @@ async def demo_pipeline(
                 group.create_task(_until_failed(worker), name="worker"),
                 group.create_task(runner.run(), name="poller"),
                 group.create_task(_trickle(district, shape), name="trickle"),
-                group.create_task(
-                    _tail_changes(bootstrap_servers, changes_topic, screen, echo), name="tail"
-                ),
-                group.create_task(_tail_raw(bootstrap_servers, raw_topic, screen), name="raw"),
+                group.create_task(_tail_changes(kafka, changes_topic, screen, echo), name="tail"),
+                group.create_task(_tail_raw(kafka, raw_topic, screen), name="raw"),
                 group.create_task(
                     _watch_lag(
-                        bootstrap_servers,
+                        kafka,
                         {raw_topic: raw_partitions},
                         group_id=worker_settings.group_id,
                         screen=screen,
@@ -167,11 +166,11 @@ async def _trickle(district: FakeDistrict, shape: DemoDistrict) -> None:
         district.random_changes(shape.trickle_changes, seed=seed, quirks=True)
 
 
-def _consumer(bootstrap_servers: str, topic: str) -> AIOKafkaConsumer:
+def _consumer(kafka: KafkaConnection, topic: str) -> AIOKafkaConsumer:
     """A downstream consumer's view of ``topic``: committed records, from the start."""
     return AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         isolation_level="read_committed",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -179,11 +178,11 @@ def _consumer(bootstrap_servers: str, topic: str) -> AIOKafkaConsumer:
 
 
 async def _tail_changes(
-    bootstrap_servers: str, topic: str, screen: DemoScreen, echo: Callable[[str], None] | None
+    kafka: KafkaConnection, topic: str, screen: DemoScreen, echo: Callable[[str], None] | None
 ) -> None:
     """Each privilege change as a downstream read_committed consumer sees it."""
     codec = default_codec()
-    consumer = _consumer(bootstrap_servers, topic)
+    consumer = _consumer(kafka, topic)
     await consumer.start()
     try:
         async for message in consumer:
@@ -196,10 +195,10 @@ async def _tail_changes(
         await consumer.stop()
 
 
-async def _tail_raw(bootstrap_servers: str, topic: str, screen: DemoScreen) -> None:
+async def _tail_raw(kafka: KafkaConnection, topic: str, screen: DemoScreen) -> None:
     """Count what the poller commits to the raw topic: snapshot records and events."""
     codec = default_codec()
-    consumer = _consumer(bootstrap_servers, topic)
+    consumer = _consumer(kafka, topic)
     await consumer.start()
     try:
         async for message in consumer:
@@ -215,13 +214,13 @@ _LAG_INTERVAL_S = 2.0
 
 
 async def _watch_lag(
-    bootstrap_servers: str, raw: dict[str, int], *, group_id: str, screen: DemoScreen
+    kafka: KafkaConnection, raw: dict[str, int], *, group_id: str, screen: DemoScreen
 ) -> None:
     """Keep ``screen.lag`` at the raw records the worker group has not committed yet (``raw``:
     the raw topic and its partition count)."""
     [raw_topic] = raw
     while True:
         with contextlib.suppress(KafkaError):
-            found, _ = await read_raw_partitions(bootstrap_servers, raw_topic, group_id, raw)
+            found, _ = await read_raw_partitions(kafka, raw_topic, group_id, raw)
             screen.lag = sum(partition.lag for partition in found)
         await asyncio.sleep(_LAG_INTERVAL_S)

@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
 from aiokafka.partitioner import DefaultPartitioner
 
+from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, ConfigurationError
 from foundation.kafka_errors import kafka_errors, retrying
 from foundation.reading import group_offsets, partition_counts, read_committed, read_latest
@@ -101,7 +102,7 @@ def partition_of(district_id: str, partitions: int) -> int:
 
 
 async def grow_partitions(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     *,
     raw_topic: str,
     cursors_topic: str,
@@ -114,22 +115,22 @@ async def grow_partitions(
     """Grow ``raw_topic`` and ``group_id``'s changelogs to ``target`` partitions and move the
     state that must follow; with ``dry_run``, check and plan only. The plan carried out."""
     changelogs = changelog_topics(group_id)
-    with kafka_errors("grow the raw topic's partitions", bootstrap_servers):
+    with kafka_errors("grow the raw topic's partitions", kafka):
         counts = await partition_counts(
-            bootstrap_servers, [raw_topic, *(changelog.name for changelog in changelogs)]
+            kafka, [raw_topic, *(changelog.name for changelog in changelogs)]
         )
         _check_target(raw_topic, counts, target)
-        await _refuse_live_workers(bootstrap_servers, group_id)
-        districts = frozenset(await _polled_districts(bootstrap_servers, cursors_topic))
+        await _refuse_live_workers(kafka, group_id)
+        districts = frozenset(await _polled_districts(kafka, cursors_topic))
         # Checked before the fencing, which stops any poller still running: a refusal then
         # changes nothing; and after it, when no poller can add a record any more.
-        await _refuse_undrained(bootstrap_servers, raw_topic, group_id, counts[raw_topic])
+        await _refuse_undrained(kafka, raw_topic, group_id, counts[raw_topic])
         fenced = 0
         if not dry_run:
-            fenced = await _fence_pollers(bootstrap_servers, poller_id_prefix, districts)
-            await _refuse_undrained(bootstrap_servers, raw_topic, group_id, counts[raw_topic])
+            fenced = await _fence_pollers(kafka, poller_id_prefix, districts)
+            await _refuse_undrained(kafka, raw_topic, group_id, counts[raw_topic])
         present = [changelog for changelog in changelogs if changelog.name in counts]
-        moves, unknown = await _state_moves(bootstrap_servers, present, counts, target)
+        moves, unknown = await _state_moves(kafka, present, counts, target)
         plan = GrowthPlan(
             raw_topic=raw_topic,
             group_id=group_id,
@@ -142,8 +143,8 @@ async def grow_partitions(
         )
         if dry_run or plan.done:
             return plan
-        await _grow_topics(bootstrap_servers, plan.growing, target, timeout_s=timeout_s)
-        await _move_state(bootstrap_servers, moves, transactional_id=f"{group_id}-partitions-grow")
+        await _grow_topics(kafka, plan.growing, target, timeout_s=timeout_s)
+        await _move_state(kafka, moves, transactional_id=f"{group_id}-partitions-grow")
     return plan
 
 
@@ -163,8 +164,8 @@ def _check_target(raw_topic: str, counts: dict[str, int], target: int) -> None:
         )
 
 
-async def _refuse_live_workers(bootstrap_servers: str, group_id: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+async def _refuse_live_workers(kafka: KafkaConnection, group_id: str) -> None:
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         members = 0
@@ -184,13 +185,13 @@ async def _refuse_live_workers(bootstrap_servers: str, group_id: str) -> None:
         )
 
 
-async def _polled_districts(bootstrap_servers: str, cursors_topic: str) -> set[str]:
+async def _polled_districts(kafka: KafkaConnection, cursors_topic: str) -> set[str]:
     """The districts with a cursor (its key): the ones a poller has published for."""
-    latest = await read_latest(bootstrap_servers, cursors_topic)
+    latest = await read_latest(kafka, cursors_topic)
     return {key.decode("utf-8") for key in latest}
 
 
-async def _fence_pollers(bootstrap_servers: str, prefix: str, districts: Iterable[str]) -> int:
+async def _fence_pollers(kafka: KafkaConnection, prefix: str, districts: Iterable[str]) -> int:
     """Take over each district's poller transactional ID: a poller still running fails its
     next commit and stops polling the district, and its open transaction is aborted."""
     limit = asyncio.Semaphore(_FENCING_AT_ONCE)
@@ -198,7 +199,7 @@ async def _fence_pollers(bootstrap_servers: str, prefix: str, districts: Iterabl
     async def fence(district_id: str) -> None:
         async with limit:
             producer = AIOKafkaProducer(
-                bootstrap_servers=bootstrap_servers,
+                **kafka.client_options(),
                 transactional_id=f"{prefix}-{district_id}",
                 enable_idempotence=True,
                 acks="all",
@@ -217,17 +218,17 @@ async def _fence_pollers(bootstrap_servers: str, prefix: str, districts: Iterabl
 
 
 async def _refuse_undrained(
-    bootstrap_servers: str, raw_topic: str, group_id: str, partitions: int
+    kafka: KafkaConnection, raw_topic: str, group_id: str, partitions: int
 ) -> None:
     """Refuse unless ``group_id`` has committed every committed record of ``raw_topic``.
 
     Exact, not an offset comparison: the records after the group's offset are read, so a
     transaction marker at a partition's end does not count as a record left.
     """
-    committed = await group_offsets(bootstrap_servers, group_id)
+    committed = await group_offsets(kafka, group_id)
     tps = [TopicPartition(raw_topic, partition) for partition in range(partitions)]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
     )
@@ -253,7 +254,7 @@ async def _refuse_undrained(
 
 
 async def _state_moves(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     changelogs: list[ChangelogTopic],
     counts: dict[str, int],
     target: int,
@@ -264,7 +265,7 @@ async def _state_moves(
     unknown = 0
     for changelog in changelogs:
         latest: dict[tuple[int, bytes], tuple[bytes | None, tuple[tuple[str, bytes], ...]]] = {}
-        records = await read_committed(bootstrap_servers, changelog.name, counts[changelog.name])
+        records = await read_committed(kafka, changelog.name, counts[changelog.name])
         for record in records:
             if record.key is not None:
                 latest[record.partition, record.key] = (record.value, tuple(record.headers))
@@ -293,18 +294,18 @@ async def _state_moves(
 
 
 async def _grow_topics(
-    bootstrap_servers: str, growing: dict[str, int], target: int, *, timeout_s: float
+    kafka: KafkaConnection, growing: dict[str, int], target: int, *, timeout_s: float
 ) -> None:
     """Add partitions to ``growing`` up to ``target``; return once the metadata shows them."""
     if not growing:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         await admin.create_partitions({topic: NewPartitions(target) for topic in growing})
         async with asyncio.timeout(timeout_s):
             while True:
-                counts = await partition_counts(bootstrap_servers, list(growing))
+                counts = await partition_counts(kafka, list(growing))
                 if all(counts.get(topic) == target for topic in growing):
                     return
                 await asyncio.sleep(_METADATA_POLL_S)
@@ -318,14 +319,14 @@ async def _grow_topics(
 
 
 async def _move_state(
-    bootstrap_servers: str, moves: list[StateMove], *, transactional_id: str
+    kafka: KafkaConnection, moves: list[StateMove], *, transactional_id: str
 ) -> None:
     """Write each moved entry to its new partition and a tombstone where it was, in one
     transaction: a worker restoring either partition finds all of the move or none of it."""
     if not moves:
         return
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         transactional_id=transactional_id,
         enable_idempotence=True,
         acks="all",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from foundation.reading import group_offsets
@@ -44,7 +45,6 @@ class ReplayTimeoutError(CleverStreamError):
 
 
 def replay_settings(
-    bootstrap_servers: str,
     *,
     live_prefix: str,
     to_prefix: str,
@@ -65,7 +65,6 @@ def replay_settings(
     worker = read_settings(WorkerSettings, what="the replay's worker")
     return worker.model_copy(
         update={
-            "kafka_bootstrap_servers": bootstrap_servers,
             "topic_prefix": to_prefix,
             "raw_topic_prefix": live_prefix,
             "districts": tuple(districts),
@@ -75,11 +74,13 @@ def replay_settings(
     )
 
 
-async def replay(settings: WorkerSettings, *, force: bool, timeout_s: float) -> ReplayOutcome:
-    """Run ``settings``' worker from the raw topic's start to where it ends now, then stop."""
-    bootstrap_servers = settings.kafka_bootstrap_servers or ""
+async def replay(
+    settings: WorkerSettings, *, kafka: KafkaConnection, force: bool, timeout_s: float
+) -> ReplayOutcome:
+    """Run ``settings``' worker on ``kafka`` from the raw topic's start to where it ends now,
+    then stop."""
     group_id = settings.group_id
-    if not force and await _group_has_offsets(bootstrap_servers, group_id):
+    if not force and await _group_has_offsets(kafka, group_id):
         raise ConfigurationError(
             f"the worker group {group_id} has committed offsets already: a live deployment, "
             "or an earlier replay",
@@ -87,16 +88,16 @@ async def replay(settings: WorkerSettings, *, force: bool, timeout_s: float) -> 
             "group stands",
         )
     started = time.monotonic()
-    raw_partitions, replicas = await prepare(settings)
+    raw_partitions, replicas = await prepare(settings, kafka)
     raw_topic = settings.topics.raw
-    begins, ends = await _bounds(bootstrap_servers, raw_topic, raw_partitions)
-    engine = load_engine(settings, raw_partitions=raw_partitions, replicas=replicas)
+    begins, ends = await _bounds(kafka, raw_topic, raw_partitions)
+    engine = load_engine(settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas)
     await engine.start()
     stopped = asyncio.ensure_future(engine.wait())
     try:
         async with asyncio.timeout(timeout_s):
             while True:
-                if await _caught_up(bootstrap_servers, group_id, ends):
+                if await _caught_up(kafka, group_id, ends):
                     break
                 if stopped.done():
                     stopped.result()  # the worker's own error, if it failed
@@ -124,20 +125,18 @@ async def replay(settings: WorkerSettings, *, force: bool, timeout_s: float) -> 
     )
 
 
-async def _group_has_offsets(bootstrap_servers: str, group_id: str) -> bool:
-    with kafka_errors("read the worker group's offsets", bootstrap_servers):
-        return bool(await group_offsets(bootstrap_servers, group_id))
+async def _group_has_offsets(kafka: KafkaConnection, group_id: str) -> bool:
+    with kafka_errors("read the worker group's offsets", kafka):
+        return bool(await group_offsets(kafka, group_id))
 
 
 async def _bounds(
-    bootstrap_servers: str, topic: str, partitions: int
+    kafka: KafkaConnection, topic: str, partitions: int
 ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
     """Where each partition of ``topic`` begins, and ends for a read_committed reader."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed"
-    )
+    consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
     tps = [TopicPartition(topic, partition) for partition in range(partitions)]
-    with kafka_errors(f"read where {topic} ends", bootstrap_servers):
+    with kafka_errors(f"read where {topic} ends", kafka):
         await consumer.start()
         try:
             return await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
@@ -146,14 +145,14 @@ async def _bounds(
 
 
 async def _caught_up(
-    bootstrap_servers: str, group_id: str, ends: dict[TopicPartition, int]
+    kafka: KafkaConnection, group_id: str, ends: dict[TopicPartition, int]
 ) -> bool:
     """Whether ``group_id`` has committed every partition up to its end in ``ends``.
 
     A partition ends in a transaction marker when its last records were committed in a
     transaction: its group offset may then stop one short of the end, on the marker.
     """
-    committed = await group_offsets(bootstrap_servers, group_id)
+    committed = await group_offsets(kafka, group_id)
     return all(
         end == 0 or (tp in committed and committed[tp] >= end - 1) for tp, end in ends.items()
     )

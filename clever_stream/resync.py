@@ -16,6 +16,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaProducer
 
 from connectors.cursors import read_all_cursors
+from foundation.connection import KafkaConnection
 from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from foundation.settings import KafkaSettings
@@ -27,7 +28,7 @@ from schemas.topics import POLLER_CURSORS, POLLER_REQUESTS
 
 
 async def request_resyncs(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     settings: KafkaSettings,
     *,
     districts: Sequence[str],
@@ -40,10 +41,8 @@ async def request_resyncs(
     """Write a resync request for each of ``districts`` (or every district with a cursor,
     with ``every``); the requests written."""
     prefix = settings.topic_prefix
-    with kafka_errors("ask for a resync", bootstrap_servers):
-        known = await read_all_cursors(
-            bootstrap_servers, topic=POLLER_CURSORS.name(prefix), codec=codec
-        )
+    with kafka_errors("ask for a resync", kafka):
+        known = await read_all_cursors(kafka, topic=POLLER_CURSORS.name(prefix), codec=codec)
         chosen = sorted(known) if every else list(dict.fromkeys(districts))
         unknown = [district for district in chosen if district not in known]
         if unknown:
@@ -57,7 +56,7 @@ async def request_resyncs(
                 f"no poller of {prefix} has a cursor yet: there is nothing to resync",
                 hint="check CLEVER_STREAM_TOPIC_PREFIX (clever-stream status)",
             )
-        await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=timeout_s)
+        await ensure_pipeline_topics(kafka, settings, timeout_s=timeout_s)
         requests = [
             ResyncRequest(
                 district_id=district,
@@ -67,9 +66,7 @@ async def request_resyncs(
             )
             for district in chosen
         ]
-        producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all"
-        )
+        producer = AIOKafkaProducer(**kafka.client_options(), enable_idempotence=True, acks="all")
         await producer.start()
         try:
             for request in requests:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from foundation.connection import KafkaConnection
 from foundation.exceptions import SelfCheckError
 from foundation.kafka_errors import kafka_errors
 
@@ -35,26 +36,26 @@ class RoundTrip:
 
 
 async def transactional_round_trip(
-    bootstrap_servers: str, *, topic: str, timeout_s: float
+    kafka: KafkaConnection, *, topic: str, timeout_s: float
 ) -> RoundTrip:
     """Abort one write, commit another, and read back with ``read_committed``."""
     token = uuid.uuid4().hex
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         transactional_id=f"clever-stream-selfcheck-{token}",
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=int(timeout_s * 1000),
     )
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         request_timeout_ms=int(timeout_s * 1000),
     )
     key = token.encode()
     try:
-        with kafka_errors("run the self-check", bootstrap_servers):
+        with kafka_errors("run the self-check", kafka):
             async with asyncio.timeout(timeout_s):
                 await producer.start()
                 await producer.begin_transaction()

@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from connectors.cursors import read_all_cursors
+from foundation.connection import KafkaConnection
 from foundation.kafka_errors import kafka_errors, retrying
 from foundation.reading import partition_counts, read_committed, read_latest
 from schemas.codec import Codec
@@ -131,28 +132,20 @@ def object_id_time(clever_id: str | None) -> datetime | None:
 
 
 async def read_status(
-    bootstrap_servers: str, *, prefix: str, group_id: str, codec: Codec, now: datetime
+    kafka: KafkaConnection, *, prefix: str, group_id: str, codec: Codec, now: datetime
 ) -> Status:
     """The status of the deployment of ``prefix`` and its worker group ``group_id``."""
-    with kafka_errors("read the deployment's status", bootstrap_servers):
+    with kafka_errors("read the deployment's status", kafka):
         counts = await partition_counts(
-            bootstrap_servers, [spec.name(prefix) for spec in (DEAD_LETTERS, RAW_EVENTS)]
+            kafka, [spec.name(prefix) for spec in (DEAD_LETTERS, RAW_EVENTS)]
         )
-        cursors = await read_all_cursors(
-            bootstrap_servers, topic=POLLER_CURSORS.name(prefix), codec=codec
-        )
-        requests = await _read_latest_of(
-            bootstrap_servers, POLLER_REQUESTS.name(prefix), ResyncRequest, codec
-        )
-        health = await _read_latest_of(
-            bootstrap_servers, POLLER_HEALTH.name(prefix), DistrictHealth, codec
-        )
+        cursors = await read_all_cursors(kafka, topic=POLLER_CURSORS.name(prefix), codec=codec)
+        requests = await _read_latest_of(kafka, POLLER_REQUESTS.name(prefix), ResyncRequest, codec)
+        health = await _read_latest_of(kafka, POLLER_HEALTH.name(prefix), DistrictHealth, codec)
         letters_topic = DEAD_LETTERS.name(prefix)
-        letters = await read_committed(
-            bootstrap_servers, letters_topic, counts.get(letters_topic, 0)
-        )
+        letters = await read_committed(kafka, letters_topic, counts.get(letters_topic, 0))
         partitions, group_state = await read_raw_partitions(
-            bootstrap_servers, RAW_EVENTS.name(prefix), group_id, counts
+            kafka, RAW_EVENTS.name(prefix), group_id, counts
         )
     districts = [
         _district(
@@ -180,12 +173,12 @@ async def read_status(
 
 
 async def _read_latest_of(
-    bootstrap_servers: str, topic: str, record_type: type[_Keyed], codec: Codec
+    kafka: KafkaConnection, topic: str, record_type: type[_Keyed], codec: Codec
 ) -> dict[str, _Keyed]:
     """A compacted district-keyed topic's latest records, by district (unreadable ones left
     out: the status shows what it can)."""
     found: dict[str, _Keyed] = {}
-    for key, value in (await read_latest(bootstrap_servers, topic)).items():
+    for key, value in (await read_latest(kafka, topic)).items():
         with contextlib.suppress(DecodeError):
             found[key.decode("utf-8", "replace")] = codec.decode(value, record_type)
     return found
@@ -244,13 +237,11 @@ def _district(
 
 
 async def read_raw_partitions(
-    bootstrap_servers: str, raw_topic: str, group_id: str, counts: dict[str, int]
+    kafka: KafkaConnection, raw_topic: str, group_id: str, counts: dict[str, int]
 ) -> tuple[list[PartitionState], str]:
     """Each raw partition's end, committed offset and owner; and the group's state."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed"
-    )
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
     tps = [TopicPartition(raw_topic, partition) for partition in range(counts.get(raw_topic, 0))]
     await admin.start()
     await consumer.start()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from foundation.connection import KafkaConnection
 from foundation.kafka_errors import kafka_errors
 from schemas.topics import ALL_TOPICS, TopicSpec
 
@@ -33,15 +34,13 @@ def definition_lines(spec: TopicSpec, *, partitions: int) -> tuple[str, str]:
     return f"key: {spec.key}", f"{value}, {count} partitions, {spec.cleanup_policy}, {retention}"
 
 
-async def describe_topics(bootstrap_servers: str, *, prefix: str) -> list[TopicOnCluster]:
+async def describe_topics(kafka: KafkaConnection, *, prefix: str) -> list[TopicOnCluster]:
     """Each topic of the pipeline under ``prefix`` as the cluster has it: partitions, replicas
     of its first partition, and the records a read_committed reader finds in it."""
     names = {spec.name(prefix): spec for spec in ALL_TOPICS}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, isolation_level="read_committed"
-    )
-    with kafka_errors("describe the pipeline's topics", bootstrap_servers):
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
+    with kafka_errors("describe the pipeline's topics", kafka):
         await admin.start()
         await consumer.start()
         try:

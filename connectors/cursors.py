@@ -12,6 +12,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from foundation.connection import KafkaConnection
 from foundation.exceptions import KafkaUnavailableError
 from foundation.reading import read_latest
 from schemas.codec import Codec
@@ -25,7 +26,7 @@ CURSOR_PARTITION = 0
 
 
 async def read_cursor(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     *,
     topic: str,
     district_id: str,
@@ -39,7 +40,7 @@ async def read_cursor(
     """
     key = district_key(district_id)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         request_timeout_ms=int(timeout_s * 1000),
@@ -90,12 +91,12 @@ async def read_cursor(
 
 
 async def read_all_cursors(
-    bootstrap_servers: str, *, topic: str, codec: Codec
+    kafka: KafkaConnection, *, topic: str, codec: Codec
 ) -> dict[str, PollerCursor]:
     """Every district's last committed cursor, by district ID (an unreadable one is left out
     with a warning: its poller resyncs the district anyway)."""
     cursors: dict[str, PollerCursor] = {}
-    for value in (await read_latest(bootstrap_servers, topic)).values():
+    for value in (await read_latest(kafka, topic)).values():
         try:
             cursor = codec.decode(value, PollerCursor)
         except DecodeError as error:

@@ -14,6 +14,7 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from foundation.connection import KafkaConnection
 from schemas.codec import Codec
 from schemas.keys import district_key
 from schemas.records import DistrictHealth
@@ -25,9 +26,9 @@ class HealthReporter:
     """Writes ``DistrictHealth`` records, keyed by district, the latest one winning."""
 
     def __init__(
-        self, bootstrap_servers: str, *, topic: str, codec: Codec, timeout_s: float
+        self, kafka: KafkaConnection, *, topic: str, codec: Codec, timeout_s: float
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._codec = codec
         self._timeout_s = timeout_s
@@ -61,7 +62,7 @@ class HealthReporter:
 
     async def _start(self) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.client_options(),
             enable_idempotence=True,
             acks="all",
             request_timeout_ms=int(self._timeout_s * 1000),

@@ -20,6 +20,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import RecordMetadata
 
 from connectors.exceptions import PollerFencedError
+from foundation.connection import KafkaConnection
 from schemas.codec import Codec
 from schemas.keys import district_key
 from schemas.records import DeadLetter, PollerCursor, RawCleverRecord
@@ -51,7 +52,7 @@ class DistrictPublisher:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         *,
         district_id: str,
         topics: PollerTopics,
@@ -67,7 +68,7 @@ class DistrictPublisher:
         self._key = district_key(district_id)
         self._partitions: dict[str, int] = {}
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.client_options(),
             transactional_id=transactional_id,
             enable_idempotence=True,
             acks="all",

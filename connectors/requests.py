@@ -17,6 +17,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from foundation.connection import KafkaConnection
 from schemas.codec import Codec
 from schemas.exceptions import DecodeError
 from schemas.records import ResyncRequest
@@ -35,14 +36,14 @@ class RequestWatcher:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         *,
         topic: str,
         codec: Codec,
         offer: Callable[[str], None],
         retry_s: float,
     ) -> None:
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._codec = codec
         self._offer = offer
@@ -65,7 +66,7 @@ class RequestWatcher:
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.client_options(),
             isolation_level="read_committed",
             enable_auto_commit=False,
         )

@@ -31,6 +31,7 @@ from connectors.requests import RequestWatcher
 from connectors.retry import RetryPolicy
 from connectors.settings import DistrictConfig, PollerSettings
 from foundation.clock import utc_now
+from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError
 from schemas.codec import Codec
 from schemas.records import DeadLetter, DistrictHealth, PollerCursor, RawCleverRecord
@@ -66,7 +67,7 @@ class PollerRunner:
         settings: PollerSettings,
         *,
         http: httpx.AsyncClient,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         codec: Codec,
         metrics: PollerMetrics | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -75,7 +76,7 @@ class PollerRunner:
         self.metrics = metrics if metrics is not None else PollerMetrics()
         self._monotonic = monotonic
         self._http = http
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._codec = codec
         self._topics = PollerTopics.for_prefix(settings.topic_prefix)
         self._options = PollOptions(
@@ -95,14 +96,14 @@ class PollerRunner:
         # The districts reported well since this process started.
         self._reported_well: set[int] = set()
         self._requests = RequestWatcher(
-            bootstrap_servers,
+            kafka,
             topic=POLLER_REQUESTS.name(settings.topic_prefix),
             codec=codec,
             offer=self._offer,
             retry_s=settings.district_max_backoff_s,
         )
         self._health = HealthReporter(
-            bootstrap_servers,
+            kafka,
             topic=POLLER_HEALTH.name(settings.topic_prefix),
             codec=codec,
             timeout_s=settings.kafka_timeout_s,
@@ -225,7 +226,7 @@ class PollerRunner:
     async def _poll(self, client: CleverClient, district_id: str, index: int) -> None:
         settings = self._settings
         async with DistrictPublisher(
-            self._bootstrap_servers,
+            self._kafka,
             district_id=district_id,
             topics=self._topics,
             transactional_id=f"{settings.transactional_prefix}-{district_id}",
@@ -234,7 +235,7 @@ class PollerRunner:
             timeout_s=settings.kafka_timeout_s,
         ) as publisher:
             cursor = await read_cursor(
-                self._bootstrap_servers,
+                self._kafka,
                 topic=self._topics.cursors,
                 district_id=district_id,
                 codec=self._codec,

@@ -10,7 +10,6 @@ from connectors.endpoints import PollerEndpoints
 from connectors.http import HttpOptions, new_http_client
 from connectors.runner import PollerRunner
 from connectors.settings import PollerSettings
-from foundation.exceptions import ConfigurationError
 from foundation.settings import read_settings
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
@@ -26,20 +25,16 @@ def load_settings() -> PollerSettings:
     (pydantic quotes the offending input: for CLEVER_POLLER_DISTRICTS, the tokens)."""
     settings = read_settings(PollerSettings, what="the poller")
     settings.all_districts()
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigurationError(
-            "the poller needs a Kafka cluster",
-            hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)",
-        )
     return settings
 
 
 async def serve(settings: PollerSettings) -> None:
-    """Poll every configured district until cancelled (SIGTERM, Ctrl-C) or all are fenced."""
-    bootstrap_servers = settings.kafka_bootstrap_servers
-    if not bootstrap_servers:
-        raise ConfigurationError("no KAFKA_BOOTSTRAP_SERVERS", hint="set it")
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=settings.kafka_timeout_s)
+    """Poll every configured district until cancelled (SIGTERM, Ctrl-C) or all are fenced;
+    settings that name no cluster, or security that does not fit, fail before anything runs."""
+    kafka = settings.kafka_connection(
+        hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)"
+    )
+    await ensure_pipeline_topics(kafka, settings, timeout_s=settings.kafka_timeout_s)
     options = HttpOptions(
         base_url=settings.base_url,
         connect_timeout_s=settings.connect_timeout_s,
@@ -47,9 +42,7 @@ async def serve(settings: PollerSettings) -> None:
         max_connections=settings.max_connections,
     )
     async with new_http_client(options) as http:
-        runner = PollerRunner(
-            settings, http=http, bootstrap_servers=bootstrap_servers, codec=default_codec()
-        )
+        runner = PollerRunner(settings, http=http, kafka=kafka, codec=default_codec())
         endpoints = PollerEndpoints(runner)
         if settings.http_port:
             await endpoints.start(settings.http_host, settings.http_port)

@@ -10,15 +10,16 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from foundation.connection import KafkaConnection
 from foundation.kafka_errors import retrying
 
 #: How long one fetch waits for records before the reader asks again.
 _FETCH_WAIT_MS = 500
 
 
-async def partition_counts(bootstrap_servers: str, topics: list[str]) -> dict[str, int]:
+async def partition_counts(kafka: KafkaConnection, topics: list[str]) -> dict[str, int]:
     """How many partitions each of ``topics`` that exists has (a missing one is left out)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         present = sorted(set(topics) & set(await admin.list_topics()))
@@ -29,7 +30,7 @@ async def partition_counts(bootstrap_servers: str, topics: list[str]) -> dict[st
 
 
 async def read_committed(
-    bootstrap_servers: str, topic: str, partitions: int
+    kafka: KafkaConnection, topic: str, partitions: int
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every committed record of ``topic``'s first ``partitions`` partitions now, partition by
     partition in offset order (none if ``partitions`` is 0)."""
@@ -37,7 +38,7 @@ async def read_committed(
     if not tps:
         return []
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
     )
@@ -56,21 +57,21 @@ async def read_committed(
         await consumer.stop()
 
 
-async def read_latest(bootstrap_servers: str, topic: str) -> dict[bytes, bytes]:
+async def read_latest(kafka: KafkaConnection, topic: str) -> dict[bytes, bytes]:
     """A compacted topic as it stands: each key's last committed value, tombstoned keys left
     out (an empty dict if the topic does not exist)."""
-    counts = await partition_counts(bootstrap_servers, [topic])
+    counts = await partition_counts(kafka, [topic])
     latest: dict[bytes, bytes | None] = {}
-    for record in await read_committed(bootstrap_servers, topic, counts.get(topic, 0)):
+    for record in await read_committed(kafka, topic, counts.get(topic, 0)):
         if record.key is not None:
             latest[record.key] = record.value
     return {key: value for key, value in latest.items() if value is not None}
 
 
-async def group_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
+async def group_offsets(kafka: KafkaConnection, group_id: str) -> dict[TopicPartition, int]:
     """The offsets ``group_id`` has committed, by partition (empty for a group that never
     committed), without joining the group; a coordinator still being elected is waited for."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))

@@ -5,19 +5,18 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.admin import TopicOutcome, default_replication_factor, ensure_topics
+from foundation.connection import KafkaConnection
 from foundation.kafka_errors import kafka_errors
 from foundation.settings import KafkaSettings
 from schemas.topics import ALL_TOPICS, TopicSpec
 
 
 async def ensure_pipeline_topics(
-    bootstrap_servers: str, settings: KafkaSettings, *, timeout_s: float
+    kafka: KafkaConnection, settings: KafkaSettings, *, timeout_s: float
 ) -> list[TopicOutcome[TopicSpec]]:
     """Create every topic of the pipeline (``schemas.topics.ALL_TOPICS``) that is missing."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
-    )
-    with kafka_errors("create the pipeline's topics", bootstrap_servers):
+    admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
+    with kafka_errors("create the pipeline's topics", kafka):
         try:
             await admin.start()
             replicas = settings.topic_replication_factor or await default_replication_factor(admin)

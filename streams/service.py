@@ -11,29 +11,27 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient
 
 from foundation.admin import default_replication_factor
+from foundation.connection import KafkaConnection
 from foundation.console import LogOptions
-from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.provision import ensure_pipeline_topics
 from streams.engines import load_engine
 from streams.settings import WorkerSettings
 
 
-def _bootstrap_servers(settings: WorkerSettings) -> str:
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigurationError(
-            "the worker needs a Kafka cluster",
-            hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)",
-        )
-    return settings.kafka_bootstrap_servers
+def worker_connection(settings: WorkerSettings) -> KafkaConnection:
+    """The worker's cluster and its security, checked now; without KAFKA_BOOTSTRAP_SERVERS,
+    a ``ConfigurationError`` saying what to set."""
+    return settings.kafka_connection(
+        hint="set KAFKA_BOOTSTRAP_SERVERS (local-kafka start prints one)"
+    )
 
 
-async def prepare(settings: WorkerSettings) -> tuple[int, int]:
+async def prepare(settings: WorkerSettings, kafka: KafkaConnection) -> tuple[int, int]:
     """Create missing topics; the raw topic's partition count and the replication factor."""
-    bootstrap_servers = _bootstrap_servers(settings)
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=60)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    with kafka_errors("describe the raw topic", bootstrap_servers):
+    await ensure_pipeline_topics(kafka, settings, timeout_s=60)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    with kafka_errors("describe the raw topic", kafka):
         await admin.start()
         try:
             [raw] = await admin.describe_topics([settings.topics.raw])
@@ -45,6 +43,7 @@ async def prepare(settings: WorkerSettings) -> tuple[int, int]:
 
 def run_worker(settings: WorkerSettings, *, log: LogOptions) -> None:
     """Run one worker of the group until SIGTERM or Ctrl-C, with the configured engine."""
-    raw_partitions, replicas = asyncio.run(prepare(settings))
-    engine = load_engine(settings, raw_partitions=raw_partitions, replicas=replicas)
+    kafka = worker_connection(settings)
+    raw_partitions, replicas = asyncio.run(prepare(settings, kafka))
+    engine = load_engine(settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas)
     engine.serve(log=log)

@@ -18,6 +18,7 @@ import hypothesis  # noqa: F401
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from foundation.connection import KafkaConnection
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
 
 pytest_plugins = ["tests.fake_clever_fixtures"]
@@ -37,6 +38,12 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBr
 def bootstrap_servers(kafka_broker: RunningBroker) -> str:
     """``host:port`` of the session's broker."""
     return kafka_broker.bootstrap_servers
+
+
+@pytest.fixture
+def kafka_connection(kafka_broker: RunningBroker) -> KafkaConnection:
+    """The session's broker as the pipeline's clients take it (plaintext)."""
+    return KafkaConnection(kafka_broker.bootstrap_servers)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from foundation.connection import KafkaConnection
 from foundation.console import LogOptions
 from streams.metrics import WorkerMetrics
 from streams.processor.handler import RecordHandler
@@ -62,12 +63,15 @@ class WorkerEngine(Protocol):
         ...
 
 
-def load_engine(settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> WorkerEngine:
-    """The engine ``settings.engine`` names, built (nothing connects before ``start``)."""
+def load_engine(
+    settings: WorkerSettings, *, kafka: KafkaConnection, raw_partitions: int, replicas: int
+) -> WorkerEngine:
+    """The engine ``settings.engine`` names, built on ``kafka`` (nothing connects before
+    ``start``)."""
     if settings.engine == "faust":
         from streams.engines.faust.service import FaustEngine
 
-        return FaustEngine(settings, raw_partitions=raw_partitions, replicas=replicas)
+        return FaustEngine(settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas)
     from streams.engines.native.service import NativeEngine
 
-    return NativeEngine(settings, raw_partitions=raw_partitions, replicas=replicas)
+    return NativeEngine(settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas)

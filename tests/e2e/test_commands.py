@@ -42,7 +42,7 @@ def test_topics_create_needs_a_cluster_and_says_how(command_env: CommandEnv) -> 
     finished = run_command("clever_stream", "topics", "create", env=command_env())
 
     assert finished.code == PROJECT_ERROR
-    assert "KAFKA_BOOTSTRAP_SERVERS names none" in finished.output
+    assert "KAFKA_BOOTSTRAP_SERVERS is empty" in finished.output
     assert "What to do:" in finished.output
     assert "Traceback" not in finished.output
 
@@ -164,7 +164,7 @@ def test_selfcheck_needs_a_cluster_to_check_and_starts_none(command_env: Command
     finished = run_command("clever_stream", "selfcheck", env=command_env())
 
     assert finished.code == PROJECT_ERROR
-    assert "KAFKA_BOOTSTRAP_SERVERS names none" in finished.output
+    assert "KAFKA_BOOTSTRAP_SERVERS is empty" in finished.output
     assert "Traceback" not in finished.output
     assert "OK:" not in finished.output
 

@@ -18,6 +18,7 @@ from faust.types import TableT
 from mode.utils.times import want_seconds
 
 from foundation.admin import create_missing_topics
+from foundation.connection import KafkaConnection
 from foundation.exceptions import TopicSetupError
 from foundation.kafka_errors import kafka_errors
 
@@ -52,7 +53,7 @@ def changelog_topics(
 
 
 async def ensure_changelog_topics(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     tables: Iterable[TableT[Any, Any]],
     *,
     replication_factor: int,
@@ -60,10 +61,8 @@ async def ensure_changelog_topics(
 ) -> None:
     """Create the missing changelogs of ``tables``; return once the metadata lists them all."""
     wanted = changelog_topics(tables, replication_factor=replication_factor)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
-    )
-    with kafka_errors("create the tables' changelog topics", bootstrap_servers):
+    admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
+    with kafka_errors("create the tables' changelog topics", kafka):
         await admin.start()
         try:
             await create_missing_topics(

@@ -24,7 +24,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faust.sensors import Sensor
 from faust.types import TP, EventT, StreamT
 
-from foundation.exceptions import ConfigurationError, KafkaUnavailableError
+from foundation.connection import KafkaConnection
+from foundation.exceptions import KafkaUnavailableError
 from foundation.kafka_errors import kafka_errors
 from streams.engines.faust.table_files import discard, exclusive, take_marker, write_marker
 from streams.settings import WorkerSettings
@@ -58,14 +59,14 @@ class TableFilesGuard(Sensor):
         app: faust.App,
         *,
         source_topic: str,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         timeout_s: float,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._app = app
         self._source_topic = source_topic
-        self._bootstrap_servers = bootstrap_servers
+        self._kafka = kafka
         self._timeout_s = timeout_s
         self._taken: dict[int, int] = {}
         self._assigned: frozenset[int] = frozenset()
@@ -142,10 +143,10 @@ class TableFilesGuard(Sensor):
     async def _committed_offsets(self) -> dict[int, int]:
         """The group's committed offset of each raw partition, as the broker has it."""
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka.client_options(),
             request_timeout_ms=int(self._timeout_s * 1000),
         )
-        with kafka_errors("read the worker's committed offsets", self._bootstrap_servers):
+        with kafka_errors("read the worker's committed offsets", self._kafka):
             await admin.start()
             try:
                 offsets = await admin.list_consumer_group_offsets(self._app.conf.id)
@@ -159,20 +160,16 @@ class TableFilesGuard(Sensor):
 
 
 def guard_table_files(
-    app: faust.App, settings: WorkerSettings, *, source_topic: str
+    app: faust.App, settings: WorkerSettings, *, kafka: KafkaConnection, source_topic: str
 ) -> TableFilesGuard | None:
-    """Install the guard on a RocksDB worker (None for the memory store, which needs none)."""
+    """Install the guard on a RocksDB worker, reading offsets from ``kafka`` (None for the
+    memory store, which needs none)."""
     if not settings.store.startswith("rocksdb:"):
         return None
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigurationError(
-            "a worker needs Kafka, and KAFKA_BOOTSTRAP_SERVERS is not set",
-            hint="export KAFKA_BOOTSTRAP_SERVERS=host:port",
-        )
     guard = TableFilesGuard(
         app,
         source_topic=source_topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=kafka,
         timeout_s=settings.broker_request_timeout_s,
     )
     app.sensors.add(guard)

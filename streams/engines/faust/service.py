@@ -17,6 +17,7 @@ from typing import Any, NoReturn, cast
 import faust
 from faust.types import TP
 
+from foundation.connection import KafkaConnection
 from foundation.console import LogOptions, configure_logging
 from streams.engines.faust.changelogs import ensure_changelog_topics
 from streams.engines.faust.worker import PrivilegeWorker, build_worker, is_ready
@@ -32,12 +33,19 @@ _TEARDOWN_S = 10.0
 class FaustEngine:
     """A privilege worker of Faust agents and tables."""
 
-    def __init__(self, settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
-        self._settings = settings
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        kafka: KafkaConnection,
+        raw_partitions: int,
+        replicas: int,
+    ) -> None:
+        self._kafka = kafka
         self._replicas = replicas
         #: Everything registered on a new app; nothing connects before ``start``.
         self.worker: PrivilegeWorker = build_worker(
-            settings, raw_partitions=raw_partitions, replication_factor=replicas
+            settings, kafka=kafka, raw_partitions=raw_partitions, replication_factor=replicas
         )
         self._ready = asyncio.Event()
 
@@ -47,7 +55,7 @@ class FaustEngine:
 
     async def _ensure_changelogs(self) -> None:
         await ensure_changelog_topics(
-            self._settings.kafka_bootstrap_servers or "",
+            self._kafka,
             self.worker.app.tables.values(),
             replication_factor=self._replicas,
             timeout_s=60,

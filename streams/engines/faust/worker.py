@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import faust
 
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from streams.engines.faust.agents import PrivilegeHandler, register_privilege_agent
 from streams.engines.faust.app import create_app
@@ -36,18 +37,23 @@ class PrivilegeWorker:
 
 
 def build_worker(
-    settings: WorkerSettings, *, raw_partitions: int, replication_factor: int
+    settings: WorkerSettings,
+    *,
+    kafka: KafkaConnection,
+    raw_partitions: int,
+    replication_factor: int,
 ) -> PrivilegeWorker:
-    """Everything the worker runs, registered on a new Faust app; nothing connects yet.
+    """Everything the worker runs, registered on a new Faust app on ``kafka``; nothing
+    connects yet.
 
     ``raw_partitions`` is the raw topic's partition count: the tables must have as many,
     partition for partition, for a district's state to live with its records.
     """
-    app = create_app(settings, replication_factor=replication_factor)
+    app = create_app(settings, kafka=kafka, replication_factor=replication_factor)
     codec = default_codec()
     names = settings.topics
     topics = WorkerTopics.declare(app, topics=names)
-    guard_table_files(app, settings, source_topic=names.raw)
+    guard_table_files(app, settings, kafka=kafka, source_topic=names.raw)
     tables = WorkerTables.declare(app, partitions=raw_partitions)
     backing = FaustBacking(tables)
     table_format = TableFormat(codec)

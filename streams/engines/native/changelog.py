@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from foundation.admin import create_missing_topics
+from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, TopicSetupError
 from foundation.kafka_errors import kafka_errors
 from streams.state.backing import TableBacking
@@ -53,7 +54,7 @@ def parse_changelog_key(key: bytes) -> tuple[str, bytes]:
 
 
 async def ensure_changelog_topic(
-    bootstrap_servers: str,
+    kafka: KafkaConnection,
     *,
     app_id: str,
     partitions: int,
@@ -62,10 +63,8 @@ async def ensure_changelog_topic(
 ) -> None:
     """Create the changelog topic if missing; refuse one partitioned unlike the raw topic."""
     name = changelog_topic(app_id)
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
-    )
-    with kafka_errors("create the tables' changelog topic", bootstrap_servers):
+    admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
+    with kafka_errors("create the tables' changelog topic", kafka):
         await admin.start()
         try:
             topic = NewTopic(

@@ -35,8 +35,8 @@ from aiokafka import (
 )
 from aiokafka.coordinator.assignors.abstract import AbstractPartitionAssignor
 
+from foundation.connection import KafkaConnection
 from foundation.consumers import stop_consumer
-from foundation.exceptions import ConfigurationError
 from schemas.codec import Codec
 from streams.engines.native.changelog import ChangelogRestorer, changelog_topic
 from streams.engines.native.collector import RecordCollector
@@ -71,14 +71,13 @@ class PrivilegeEngine:
         self,
         settings: WorkerSettings,
         *,
+        kafka: KafkaConnection,
         codec: Codec,
         backing_factory: Callable[[int], TableBacking],
         assignor: AbstractPartitionAssignor | None = None,
     ) -> None:
-        if not settings.kafka_bootstrap_servers:
-            raise ConfigurationError("the engine needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
         self._settings = settings
-        self._bootstrap = settings.kafka_bootstrap_servers
+        self._kafka = kafka
         self._group_id = settings.group_id
         self.topics = settings.topics
         self._changelog = changelog_topic(settings.group_id)
@@ -147,7 +146,7 @@ class PrivilegeEngine:
         if self._assignor is not None:
             consumer_options["partition_assignment_strategy"] = (self._assignor,)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             group_id=self._group_id,
             client_id=f"{self._group_id}-raw",
             isolation_level="read_committed",
@@ -162,7 +161,7 @@ class PrivilegeEngine:
             **consumer_options,
         )
         restore_consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             client_id=f"{self._group_id}-restore",
             isolation_level="read_committed",
             enable_auto_commit=False,
@@ -416,7 +415,7 @@ class PrivilegeEngine:
         # Fences the previous owner and ends its open transaction, so the changelog is final
         # up to its last stable offset before it is read.
         producer = await TransactionalProducer.start(
-            bootstrap_servers=self._bootstrap,
+            kafka=self._kafka,
             app_id=self._group_id,
             partition=partition,
             request_timeout_s=self._settings.broker_request_timeout_s,

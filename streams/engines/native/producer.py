@@ -22,6 +22,8 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.structs import RecordMetadata
 
+from foundation.connection import KafkaConnection
+
 logger = logging.getLogger(__name__)
 
 #: Bytes of records per batch the collector fills (Kafka's default limit is about 1 MiB).
@@ -56,7 +58,7 @@ class TransactionalProducer:
     async def start(
         cls,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaConnection,
         app_id: str,
         partition: int,
         request_timeout_s: float,
@@ -64,7 +66,7 @@ class TransactionalProducer:
         """A started producer for raw ``partition``: its previous owner is fenced."""
         name = transactional_id(app_id, partition)
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.client_options(),
             client_id=name,
             transactional_id=name,
             enable_idempotence=True,

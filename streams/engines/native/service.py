@@ -14,8 +14,8 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 
+from foundation.connection import KafkaConnection
 from foundation.console import LogOptions, configure_logging
-from foundation.exceptions import ConfigurationError
 from foundation.kafka_errors import kafka_errors
 from schemas.codec import default_codec
 from streams.engines.native.assignor import RoutingAssignor
@@ -54,13 +54,17 @@ def advertised_url(settings: WorkerSettings) -> str:
 
 @contextlib.asynccontextmanager
 async def running_engine(
-    settings: WorkerSettings, *, raw_partitions: int, replicas: int, stop: asyncio.Event
+    settings: WorkerSettings,
+    *,
+    kafka: KafkaConnection,
+    raw_partitions: int,
+    replicas: int,
+    stop: asyncio.Event,
 ) -> AsyncIterator[tuple[PrivilegeEngine, asyncio.Task[None]]]:
-    """A started engine and the task running it; on exit ``stop`` is set and awaited."""
-    if not settings.kafka_bootstrap_servers:
-        raise ConfigurationError("the worker needs KAFKA_BOOTSTRAP_SERVERS", hint="set it")
+    """A started engine on ``kafka`` and the task running it; on exit ``stop`` is set and
+    awaited."""
     await ensure_changelog_topic(
-        settings.kafka_bootstrap_servers,
+        kafka,
         app_id=settings.group_id,
         partitions=raw_partitions,
         replication_factor=replicas,
@@ -69,6 +73,7 @@ async def running_engine(
     assignor = RoutingAssignor(advertised_url(settings) if settings.web_enabled else "")
     engine = PrivilegeEngine(
         settings,
+        kafka=kafka,
         codec=default_codec(),
         backing_factory=backing_factory(settings),
         assignor=assignor,
@@ -91,21 +96,21 @@ async def running_engine(
             await views.stop()
 
 
-async def serve_engine(settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
-    """Run one engine worker until SIGTERM or SIGINT (or until it fails)."""
+async def serve_engine(
+    settings: WorkerSettings, *, kafka: KafkaConnection, raw_partitions: int, replicas: int
+) -> None:
+    """Run one engine worker on ``kafka`` until SIGTERM or SIGINT (or until it fails)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    bootstrap_servers = settings.kafka_bootstrap_servers or ""
     try:
         # A Kafka error the clients did not retry through (a broker gone for longer than the
         # request timeout, a fenced producer) stops the worker with what to do; nothing
         # uncommitted survives it, and a restart resumes from the committed state.
-        with kafka_errors("process the raw stream (the worker stopped; start it again)",
-                          bootstrap_servers):  # fmt: skip
+        with kafka_errors("process the raw stream (the worker stopped; start it again)", kafka):
             async with running_engine(
-                settings, raw_partitions=raw_partitions, replicas=replicas, stop=stop
+                settings, kafka=kafka, raw_partitions=raw_partitions, replicas=replicas, stop=stop
             ) as (_, task):
                 await asyncio.wait((task,))
     finally:
@@ -116,8 +121,16 @@ async def serve_engine(settings: WorkerSettings, *, raw_partitions: int, replica
 class NativeEngine:
     """The native engine behind ``streams.engines.WorkerEngine``."""
 
-    def __init__(self, settings: WorkerSettings, *, raw_partitions: int, replicas: int) -> None:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        *,
+        kafka: KafkaConnection,
+        raw_partitions: int,
+        replicas: int,
+    ) -> None:
         self._settings = settings
+        self._kafka = kafka
         self._raw_partitions = raw_partitions
         self._replicas = replicas
         self._stop = asyncio.Event()
@@ -142,6 +155,7 @@ class NativeEngine:
         self._engine, self._task = await stack.enter_async_context(
             running_engine(
                 self._settings,
+                kafka=self._kafka,
                 raw_partitions=self._raw_partitions,
                 replicas=self._replicas,
                 stop=self._stop,
@@ -177,6 +191,9 @@ class NativeEngine:
         configure_logging(verbose=log.verbose, log_format=log.format, debug=log.debug)
         asyncio.run(
             serve_engine(
-                self._settings, raw_partitions=self._raw_partitions, replicas=self._replicas
+                self._settings,
+                kafka=self._kafka,
+                raw_partitions=self._raw_partitions,
+                replicas=self._replicas,
             )
         )

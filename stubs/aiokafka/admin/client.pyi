@@ -1,6 +1,7 @@
 """The admin client, with the keyword arguments this project passes."""
 
-from typing import TypedDict, type_check_only
+import ssl
+from typing import Literal, TypedDict, type_check_only
 
 from aiokafka.admin.config_resource import ConfigResource
 from aiokafka.admin.new_partitions import NewPartitions
@@ -55,6 +56,11 @@ class AIOKafkaAdminClient:
         *,
         bootstrap_servers: str | list[str] = "localhost",
         request_timeout_ms: int = 40000,
+        security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT",
+        ssl_context: ssl.SSLContext | None = None,
+        sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN",
+        sasl_plain_username: str | None = None,
+        sasl_plain_password: str | None = None,
     ) -> None: ...
     async def start(self) -> None: ...
     async def close(self) -> None: ...

@@ -1,5 +1,6 @@
 """The consumer, with the keyword arguments this project passes."""
 
+import ssl
 from collections.abc import Collection, Sequence
 from typing import Literal, Self
 
@@ -27,6 +28,11 @@ class AIOKafkaConsumer:
         heartbeat_interval_ms: int = 3000,
         max_poll_records: int | None = None,
         isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted",
+        security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT",
+        ssl_context: ssl.SSLContext | None = None,
+        sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN",
+        sasl_plain_username: str | None = None,
+        sasl_plain_password: str | None = None,
     ) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -1,6 +1,7 @@
 """The producer, with the keyword arguments this project passes."""
 
 import asyncio
+import ssl
 from types import TracebackType
 from typing import Literal, Self, TypeVar
 
@@ -29,6 +30,11 @@ class AIOKafkaProducer:
         enable_idempotence: bool = False,
         transactional_id: str | None = None,
         transaction_timeout_ms: int = 60000,
+        security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT",
+        ssl_context: ssl.SSLContext | None = None,
+        sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN",
+        sasl_plain_username: str | None = None,
+        sasl_plain_password: str | None = None,
     ) -> None: ...
     async def start(self) -> None: ...
     async def flush(self) -> None: ...

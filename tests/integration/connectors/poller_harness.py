@@ -56,14 +56,14 @@ def district_entry(district: FakeDistrict, api_version: str = "v3.0") -> dict[st
 @contextlib.asynccontextmanager
 async def running_poller(settings: PollerSettings) -> AsyncIterator[PollerRunner]:
     """The poller's runner as a task; cancelled (as SIGTERM does) on exit."""
-    assert settings.kafka_bootstrap_servers
-    await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
+    kafka = settings.kafka_connection()
+    await ensure_pipeline_topics(kafka, settings, timeout_s=30)
     options = HttpOptions(base_url=settings.base_url, read_timeout_s=settings.read_timeout_s)
     async with new_http_client(options) as http:
         runner = PollerRunner(
             settings,
             http=http,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=kafka,
             codec=default_codec(),
         )
         task = asyncio.create_task(runner.run())
@@ -77,9 +77,8 @@ async def running_poller(settings: PollerSettings) -> AsyncIterator[PollerRunner
 
 async def committed_cursor(settings: PollerSettings, district_id: str) -> PollerCursor | None:
     """The district's cursor as a restarted poller would read it."""
-    assert settings.kafka_bootstrap_servers
     return await read_cursor(
-        settings.kafka_bootstrap_servers,
+        settings.kafka_connection(),
         topic=PollerTopics.for_prefix(settings.topic_prefix).cursors,
         district_id=district_id,
         codec=default_codec(),

@@ -12,6 +12,7 @@ from clever_stream.settings import CliSettings
 from connectors.cursors import read_cursor
 from connectors.exceptions import PollerFencedError
 from connectors.publisher import DistrictPublisher, PollerTopics
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor, RawCleverRecord
@@ -48,17 +49,15 @@ def cursor_after(district_id: str, n: int) -> PollerCursor:
     )
 
 
-async def topics_for(bootstrap_servers: str, prefix: str) -> PollerTopics:
-    settings = CliSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers, CLEVER_STREAM_TOPIC_PREFIX=prefix
-    )
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=30)
+async def topics_for(kafka: KafkaConnection, prefix: str) -> PollerTopics:
+    settings = CliSettings(CLEVER_STREAM_TOPIC_PREFIX=prefix)
+    await ensure_pipeline_topics(kafka, settings, timeout_s=30)
     return PollerTopics.for_prefix(prefix)
 
 
-def publisher(bootstrap_servers: str, topics: PollerTopics, district_id: str) -> DistrictPublisher:
+def publisher(kafka: KafkaConnection, topics: PollerTopics, district_id: str) -> DistrictPublisher:
     return DistrictPublisher(
-        bootstrap_servers,
+        kafka,
         district_id=district_id,
         topics=topics,
         transactional_id=f"test-{topics.raw}-{district_id}",
@@ -68,15 +67,17 @@ def publisher(bootstrap_servers: str, topics: PollerTopics, district_id: str) ->
 
 
 async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
-    bootstrap_servers: str, unique_name: Callable[[str], str]
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
 ) -> None:
-    topics = await topics_for(bootstrap_servers, unique_name("p"))
-    async with publisher(bootstrap_servers, topics, "d1") as district:
+    topics = await topics_for(kafka_connection, unique_name("p"))
+    async with publisher(kafka_connection, topics, "d1") as district:
         await district.commit([event("d1", 1), event("d1", 2)], cursor_after("d1", 2))
         await district.commit([event("d1", 3)], cursor_after("d1", 3))
 
     cursor = await read_cursor(
-        bootstrap_servers,
+        kafka_connection,
         topic=topics.cursors,
         district_id="d1",
         codec=default_codec(),
@@ -100,7 +101,7 @@ async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
     ]
     assert (
         await read_cursor(
-            bootstrap_servers,
+            kafka_connection,
             topic=topics.cursors,
             district_id="d2",
             codec=default_codec(),
@@ -111,10 +112,12 @@ async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
 
 
 async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_successor(
-    bootstrap_servers: str, unique_name: Callable[[str], str]
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
 ) -> None:
-    topics = await topics_for(bootstrap_servers, unique_name("p"))
-    async with publisher(bootstrap_servers, topics, "d1") as first:
+    topics = await topics_for(kafka_connection, unique_name("p"))
+    async with publisher(kafka_connection, topics, "d1") as first:
         await first.commit([event("d1", 1)], cursor_after("d1", 1))
     # The poller's next incarnation dies with a page half sent: begun, sent, never committed.
     dead = AIOKafkaProducer(
@@ -128,9 +131,9 @@ async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_succes
     await dead.send_and_wait(topics.raw, key=b"d1", value=codec.encode(event("d1", 2)))
     await dead.send_and_wait(topics.cursors, key=b"d1", value=codec.encode(cursor_after("d1", 2)))
     try:
-        async with publisher(bootstrap_servers, topics, "d1") as successor:
+        async with publisher(kafka_connection, topics, "d1") as successor:
             cursor = await read_cursor(
-                bootstrap_servers, topic=topics.cursors, district_id="d1", codec=codec, timeout_s=30
+                kafka_connection, topic=topics.cursors, district_id="d1", codec=codec, timeout_s=30
             )
             assert cursor is not None
             assert cursor.last_event_id == "e0001"
@@ -143,12 +146,14 @@ async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_succes
 
 
 async def test_a_second_publisher_for_a_district_fences_the_first(
-    bootstrap_servers: str, unique_name: Callable[[str], str]
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
 ) -> None:
-    topics = await topics_for(bootstrap_servers, unique_name("p"))
-    async with publisher(bootstrap_servers, topics, "d1") as first:
+    topics = await topics_for(kafka_connection, unique_name("p"))
+    async with publisher(kafka_connection, topics, "d1") as first:
         await first.commit([event("d1", 1)], cursor_after("d1", 1))
-        async with publisher(bootstrap_servers, topics, "d1") as second:
+        async with publisher(kafka_connection, topics, "d1") as second:
             with pytest.raises(PollerFencedError):
                 await first.commit([event("d1", 2)], cursor_after("d1", 2))
             await second.commit([event("d1", 2)], cursor_after("d1", 2))

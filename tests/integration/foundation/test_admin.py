@@ -10,15 +10,15 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from clever_stream.settings import CliSettings
 from foundation.admin import default_replication_factor, ensure_topics
+from foundation.connection import KafkaConnection
 from schemas.provision import ensure_pipeline_topics
 from schemas.topics import ALL_TOPICS, RAW_EVENTS
 
 pytestmark = pytest.mark.integration
 
 
-def settings_for(bootstrap_servers: str, prefix: str, partitions: int = 3) -> CliSettings:
+def settings_for(prefix: str, partitions: int = 3) -> CliSettings:
     return CliSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
         CLEVER_STREAM_TOPIC_PREFIX=prefix,
         CLEVER_STREAM_TOPIC_PARTITIONS=partitions,
     )
@@ -31,11 +31,13 @@ async def topic_config(admin: AIOKafkaAdminClient, topic: str) -> dict[str, str 
 
 
 async def test_every_topic_is_created_with_its_definition(
-    bootstrap_servers: str, kafka_admin: AIOKafkaAdminClient, unique_name: Callable[[str], str]
+    kafka_connection: KafkaConnection,
+    kafka_admin: AIOKafkaAdminClient,
+    unique_name: Callable[[str], str],
 ) -> None:
-    settings = settings_for(bootstrap_servers, unique_name("prefix"))
+    settings = settings_for(unique_name("prefix"))
 
-    outcomes = await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=30)
+    outcomes = await ensure_pipeline_topics(kafka_connection, settings, timeout_s=30)
 
     assert [outcome.name for outcome in outcomes] == [
         spec.name(settings.topic_prefix) for spec in ALL_TOPICS
@@ -51,12 +53,12 @@ async def test_every_topic_is_created_with_its_definition(
 
 
 async def test_creating_twice_changes_nothing(
-    bootstrap_servers: str, unique_name: Callable[[str], str]
+    kafka_connection: KafkaConnection, unique_name: Callable[[str], str]
 ) -> None:
-    settings = settings_for(bootstrap_servers, unique_name("prefix"))
-    await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=30)
+    settings = settings_for(unique_name("prefix"))
+    await ensure_pipeline_topics(kafka_connection, settings, timeout_s=30)
 
-    again = await ensure_pipeline_topics(bootstrap_servers, settings, timeout_s=30)
+    again = await ensure_pipeline_topics(kafka_connection, settings, timeout_s=30)
 
     assert not any(outcome.created for outcome in again)
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clever_stream.settings import CliSettings
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from schemas.keys import district_key, pair_key, parse_district_key, parse_pair_key
 from schemas.provision import ensure_pipeline_topics
@@ -33,14 +34,15 @@ def key_of(record: Message) -> bytes | None:
 
 @pytest.mark.parametrize("spec", TOPICS_WITH_RECORDS, ids=lambda spec: spec.dataset)
 async def test_records_survive_a_trip_through_their_topic(
-    spec: TopicSpec, bootstrap_servers: str, unique_name: Callable[[str], str]
+    spec: TopicSpec,
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
 ) -> None:
     settings_ = CliSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
-        CLEVER_STREAM_TOPIC_PREFIX=unique_name("contract"),
-        CLEVER_STREAM_TOPIC_PARTITIONS=1,
+        CLEVER_STREAM_TOPIC_PREFIX=unique_name("contract"), CLEVER_STREAM_TOPIC_PARTITIONS=1
     )
-    await ensure_pipeline_topics(bootstrap_servers, settings_, timeout_s=30)
+    await ensure_pipeline_topics(kafka_connection, settings_, timeout_s=30)
     topic = spec.name(settings_.topic_prefix)
     assert spec.value is not None
     records = sample(spec.value, count=25)

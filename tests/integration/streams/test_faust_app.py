@@ -9,6 +9,7 @@ import faust
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from foundation.connection import KafkaConnection
 from streams.engines.faust.app import create_app
 from streams.settings import WorkerSettings
 from tests.kafka_reading import read_partition
@@ -18,16 +19,18 @@ pytestmark = pytest.mark.integration
 
 
 async def test_an_agent_updates_a_changelog_backed_table(
-    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Path
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
 ) -> None:
     settings = WorkerSettings(
-        KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
         app_id=unique_name("app"),
         data_dir=tmp_path,
         web_enabled=False,
         topic_partitions=1,
     )
-    app = create_app(settings, replication_factor=1)
+    app = create_app(settings, kafka=kafka_connection, replication_factor=1)
     words = app.topic(unique_name("words"), key_type=str, value_type=str, partitions=1)
     counts = app.Table("word-counts", default=int, partitions=1)
 

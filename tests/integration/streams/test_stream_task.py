@@ -16,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
 from streams.engines.native.collector import RecordCollector
 from streams.engines.native.producer import TransactionalProducer
@@ -71,13 +72,15 @@ class Fixture:
 
 
 @pytest.fixture
-async def work(bootstrap_servers: str, topic_factory: TopicFactory) -> AsyncIterator[Fixture]:
+async def work(
+    kafka_connection: KafkaConnection, topic_factory: TopicFactory
+) -> AsyncIterator[Fixture]:
     """Raw partition 0's task, with an output topic of 3 partitions and a changelog."""
     raw = await topic_factory(partitions=1)
     outputs = await topic_factory(partitions=3)
     changelog = await topic_factory(partitions=1, **{"cleanup.policy": "compact"})
     producer = await TransactionalProducer.start(
-        bootstrap_servers=bootstrap_servers, app_id=raw, partition=0, request_timeout_s=30
+        kafka=kafka_connection, app_id=raw, partition=0, request_timeout_s=30
     )
     backing = MemoryBacking()
     task = StreamTask(

@@ -43,9 +43,11 @@ def worker_settings(
 async def running_worker(settings: WorkerSettings) -> AsyncIterator[WorkerEngine]:
     """A started worker of ``settings.engine`` (its topics created first, as the CLI does),
     running as deployed (exactly once), stopped on exit."""
-    assert settings.kafka_bootstrap_servers
-    await ensure_pipeline_topics(settings.kafka_bootstrap_servers, settings, timeout_s=30)
-    engine = load_engine(settings, raw_partitions=settings.topic_partitions, replicas=1)
+    kafka = settings.kafka_connection()
+    await ensure_pipeline_topics(kafka, settings, timeout_s=30)
+    engine = load_engine(
+        settings, kafka=kafka, raw_partitions=settings.topic_partitions, replicas=1
+    )
     await engine.start()
     try:
         ready = asyncio.ensure_future(engine.ready.wait())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.service import load_settings
+from connectors.service import load_settings, serve
 from connectors.settings import PollerSettings
 from foundation.exceptions import ConfigurationError
 
@@ -61,8 +61,23 @@ def test_a_bad_districts_file_is_reported_without_its_tokens(
     assert raised.value.__suppress_context__
 
 
-def test_the_poller_needs_a_kafka_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_poller_needs_a_kafka_cluster_before_anything_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setenv("CLEVER_POLLER_DISTRICTS", json.dumps([{"token": "a"}]))
-    with pytest.raises(ConfigurationError, match="needs a Kafka cluster"):
-        load_settings()
+    with pytest.raises(ConfigurationError, match="KAFKA_BOOTSTRAP_SERVERS") as raised:
+        await serve(load_settings())
+    assert "local-kafka start prints one" in str(raised.value)
+
+
+async def test_the_poller_refuses_security_settings_that_do_not_fit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    for name in ("MECHANISM", "USERNAME", "PASSWORD", "PASSWORD_FILE"):
+        monkeypatch.delenv(f"KAFKA_SASL_{name}", raising=False)
+    monkeypatch.setenv("CLEVER_POLLER_DISTRICTS", json.dumps([{"token": "a"}]))
+    with pytest.raises(ConfigurationError, match="needs KAFKA_SASL_MECHANISM"):
+        await serve(load_settings())

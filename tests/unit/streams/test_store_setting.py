@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from foundation.connection import KafkaConnection
 from streams.engines.faust.app import create_app
 from streams.settings import WorkerSettings
 
@@ -50,11 +51,9 @@ def test_an_unsupported_store_is_refused_with_the_supported_ones(value: str, hin
 
 
 def test_the_app_keeps_its_tables_in_rocksdb_when_asked(tmp_path: Path) -> None:
-    settings = WorkerSettings(
-        KAFKA_BOOTSTRAP_SERVERS="kafka:9092", store="rocksdb://", data_dir=tmp_path
-    )
+    settings = WorkerSettings(store="rocksdb://", data_dir=tmp_path)
 
-    app = create_app(settings, replication_factor=1)
+    app = create_app(settings, kafka=KafkaConnection("kafka:9092"), replication_factor=1)
     table = app.Table("contacts", key_type=bytes, value_type=bytes, partitions=3)
 
     assert str(app.conf.store) == "rocksdb:"

@@ -12,13 +12,14 @@ ROOT = Path(__file__).resolve().parents[4]
 
 LOAD = """
 import sys
+from foundation.connection import KafkaConnection
 from streams.settings import WorkerSettings
 from streams.engines import load_engine
 import clever_stream.cli, streams.__main__, streams.service
-settings = WorkerSettings(
-    KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9", engine=sys.argv[1], data_dir=sys.argv[2]
+settings = WorkerSettings(engine=sys.argv[1], data_dir=sys.argv[2])
+engine = load_engine(
+    settings, kafka=KafkaConnection("127.0.0.1:9"), raw_partitions=3, replicas=1
 )
-engine = load_engine(settings, raw_partitions=3, replicas=1)
 print(type(engine).__name__, "faust" in sys.modules)
 """
 

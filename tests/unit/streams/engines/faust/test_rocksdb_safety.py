@@ -9,6 +9,7 @@ from typing import Any, cast
 import pytest
 from faust.types import TP
 
+from foundation.connection import KafkaConnection
 from foundation.exceptions import KafkaUnavailableError
 from streams.engines.faust.app import create_app
 from streams.engines.faust.rocksdb_safety import (
@@ -20,6 +21,7 @@ from streams.engines.faust.table_files import MARKER
 from streams.settings import WorkerSettings
 
 RAW = "p.clever.raw"
+KAFKA = KafkaConnection("kafka:9092")
 GuardFactory = Callable[..., TableFilesGuard]
 
 
@@ -47,15 +49,16 @@ def test_a_partition_lost_mid_run_is_discarded_even_if_another_worker_committed_
 
 
 def settings(tmp_path: Path, store: str = "rocksdb://") -> WorkerSettings:
-    return WorkerSettings(
-        KAFKA_BOOTSTRAP_SERVERS="kafka:9092", app_id="guard-test", data_dir=tmp_path, store=store
-    )
+    return WorkerSettings(app_id="guard-test", data_dir=tmp_path, store=store)
 
 
 def test_the_memory_store_needs_no_guard(tmp_path: Path) -> None:
-    app = create_app(settings(tmp_path, "memory://"), replication_factor=1)
+    app = create_app(settings(tmp_path, "memory://"), kafka=KAFKA, replication_factor=1)
 
-    assert guard_table_files(app, settings(tmp_path, "memory://"), source_topic=RAW) is None
+    assert (
+        guard_table_files(app, settings(tmp_path, "memory://"), kafka=KAFKA, source_topic=RAW)
+        is None
+    )
 
 
 @pytest.fixture
@@ -64,8 +67,8 @@ def make_guard(tmp_path: Path) -> GuardFactory:
 
     def make(committed: dict[int, int] | None = None) -> TableFilesGuard:
         worker_settings = settings(tmp_path)
-        app = create_app(worker_settings, replication_factor=1)
-        guard = guard_table_files(app, worker_settings, source_topic=RAW)
+        app = create_app(worker_settings, kafka=KAFKA, replication_factor=1)
+        guard = guard_table_files(app, worker_settings, kafka=KAFKA, source_topic=RAW)
         assert guard is not None
 
         async def committed_offsets() -> dict[int, int]:
