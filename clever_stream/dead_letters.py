@@ -79,8 +79,8 @@ async def replay_letters(
         acks="all",
     )
     with kafka_errors("append the dead letters' records to the raw topic", kafka):
-        await producer.start()
         try:
+            await producer.start()
             async with producer.transaction():
                 for key, value in records:
                     await producer.send(raw_topic, key=key, value=value)

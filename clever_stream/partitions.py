@@ -204,8 +204,8 @@ async def _fence_pollers(kafka: KafkaConnection, prefix: str, districts: Iterabl
                 enable_idempotence=True,
                 acks="all",
             )
-            await producer.start()
             try:
+                await producer.start()
                 # Beginning waits for InitProducerId: the call that fences.
                 await producer.begin_transaction()
                 await producer.abort_transaction()
@@ -232,8 +232,8 @@ async def _refuse_undrained(
         isolation_level="read_committed",
         enable_auto_commit=False,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         for tp in tps:
@@ -331,8 +331,8 @@ async def _move_state(
         enable_idempotence=True,
         acks="all",
     )
-    await producer.start()
     try:
+        await producer.start()
         async with producer.transaction():
             for move in moves:
                 headers = list(move.headers)

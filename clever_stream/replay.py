@@ -137,8 +137,8 @@ async def _bounds(
     consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
     tps = [TopicPartition(topic, partition) for partition in range(partitions)]
     with kafka_errors(f"read where {topic} ends", kafka):
-        await consumer.start()
         try:
+            await consumer.start()
             return await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
         finally:
             await consumer.stop()

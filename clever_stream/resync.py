@@ -67,8 +67,8 @@ async def request_resyncs(
             for district in chosen
         ]
         producer = AIOKafkaProducer(**kafka.client_options(), enable_idempotence=True, acks="all")
-        await producer.start()
         try:
+            await producer.start()
             for request in requests:
                 await producer.send(
                     POLLER_REQUESTS.name(prefix),

@@ -243,9 +243,9 @@ async def read_raw_partitions(
     admin = AIOKafkaAdminClient(**kafka.client_options())
     consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
     tps = [TopicPartition(raw_topic, partition) for partition in range(counts.get(raw_topic, 0))]
-    await admin.start()
-    await consumer.start()
     try:
+        await admin.start()
+        await consumer.start()
         ends = await consumer.end_offsets(tps) if tps else {}
         committed = await retrying(lambda: admin.list_consumer_group_offsets(group_id))
         owners, state = await retrying(lambda: _owners(admin, group_id, raw_topic))

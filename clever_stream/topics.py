@@ -41,9 +41,9 @@ async def describe_topics(kafka: KafkaConnection, *, prefix: str) -> list[TopicO
     admin = AIOKafkaAdminClient(**kafka.client_options())
     consumer = AIOKafkaConsumer(**kafka.client_options(), isolation_level="read_committed")
     with kafka_errors("describe the pipeline's topics", kafka):
-        await admin.start()
-        await consumer.start()
         try:
+            await admin.start()
+            await consumer.start()
             present = sorted(set(names) & set(await admin.list_topics()))
             described = await admin.describe_topics(present) if present else []
             found: dict[str, tuple[int, int, int]] = {}

@@ -71,8 +71,8 @@ class RequestWatcher:
             enable_auto_commit=False,
         )
         partition = TopicPartition(self._topic, REQUESTS_PARTITION)
-        await consumer.start()
         try:
+            await consumer.start()
             consumer.assign([partition])
             await consumer.seek_to_beginning(partition)
             while True:

@@ -42,8 +42,8 @@ async def read_committed(
         isolation_level="read_committed",
         enable_auto_commit=False,
     )
-    await consumer.start()
     try:
+        await consumer.start()
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
