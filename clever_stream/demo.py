@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pydantic import AliasChoices
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
@@ -175,7 +176,14 @@ def broker_connection(broker: RunningBroker, settings: KafkaSettings) -> KafkaCo
         return settings.kafka_connection()
     if broker.security is None:
         return KafkaConnection(broker.bootstrap_servers)
-    return KafkaSettings.model_validate(broker.client_environment()).kafka_connection()
+    # The broker's own variables over every KAFKA_* default: the environment's are for an
+    # external cluster, not this one.
+    defaults = {
+        field.validation_alias.choices[0]: field.default
+        for name, field in KafkaSettings.model_fields.items()
+        if name.startswith("kafka_") and isinstance(field.validation_alias, AliasChoices)
+    }
+    return KafkaSettings.model_validate(defaults | broker.client_environment()).kafka_connection()
 
 
 async def _until_stopped(duration_s: float | None) -> None:
