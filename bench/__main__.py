@@ -216,13 +216,18 @@ def _sizing_table(figures: list[SizingFigures]) -> Table:
     table = Table(
         title=f"Worker memory: one district of {first.contacts:,} contacts "
         f"({first.records:,} raw records)",
-        caption="resident memory (VmRSS) after a 100-contact district, then after the large "
-        "one; peak: VmHWM; disk: the table files",
+        caption="resident memory (VmRSS): base, after a 100-contact district; loaded, after "
+        "the large one too (peak: VmHWM); restored, a new worker once it took the state over "
+        "and is ready (in restore s); per 100k: restored - base, scaled; disk: table files",
         box=box.SIMPLE_HEAD,
     )
     table.add_column("engine")
     table.add_column("store")
-    for heading in ("base MiB", "loaded MiB", "peak MiB", "MiB / 100k contacts", "disk MiB"):
+    headings = (
+        "base MiB", "loaded MiB", "peak MiB", "restored MiB", "restore s",
+        "MiB / 100k contacts", "disk MiB",
+    )  # fmt: skip
+    for heading in headings:
         table.add_column(heading, justify="right")
     for row in figures:
         table.add_row(
@@ -231,6 +236,8 @@ def _sizing_table(figures: list[SizingFigures]) -> Table:
             f"{row.base_mib:,.0f}",
             f"{row.loaded_mib:,.0f}",
             f"{row.peak_mib:,.0f}",
+            f"{row.restored_mib:,.0f}",
+            f"{row.restore_s:,.1f}",
             f"{row.per_100k_mib:,.0f}",
             f"{row.disk_mib:,.0f}",
         )

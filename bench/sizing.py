@@ -3,8 +3,11 @@
 One worker process per engine and store (``python -m streams worker``, as operators run it)
 first takes a small district, and its resident memory is read from ``/proc`` once it has
 committed it; then a large district's initial sync (its students, then its contacts, as
-``users.created`` raw records), and its memory is read again. The difference, per 100,000
-contacts, is what sizing needs: the fixed cost of a worker is the first figure.
+``users.created`` raw records), and its memory is read again. Then a second worker of the
+same group takes over the state (restored from the changelog, or found in its RocksDB files)
+and its memory is read once it is ready: a worker's steady cost, without what processing the
+sync left behind. The difference to the first figure, per 100,000 contacts, is what sizing
+needs; the first figure is a worker's fixed cost.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
-from bench.pipeline_processes import Child, worker
+from bench.pipeline_processes import Child, child, worker_env
 from bench.pipeline_throughput import POLL_S
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts
 from schemas.topics import RAW_EVENTS
@@ -52,13 +58,18 @@ class SizingFigures:
     loaded_mib: float
     #: The most the process held at once (VmHWM), MiB.
     peak_mib: float
+    #: MiB resident in a new worker once it has taken the state over and is ready.
+    restored_mib: float
+    #: Seconds the new worker took to be ready.
+    restore_s: float
     #: The table files on disk (RocksDB), MiB; 0 for memory.
     disk_mib: float
 
     @property
     def per_100k_mib(self) -> float:
-        """Resident MiB added per 100,000 contacts (with their students)."""
-        return (self.loaded_mib - self.base_mib) * 100_000 / self.contacts
+        """Resident MiB a worker holding the state needs per 100,000 contacts (with their
+        students) beyond its fixed cost."""
+        return (self.restored_mib - self.base_mib) * 100_000 / self.contacts
 
 
 async def run_sizing_bench(
@@ -115,20 +126,21 @@ async def _measure(
     raw_topic = RAW_EVENTS.name(prefix)
     app_id = f"{prefix}-w"
     what = f"the {engine} worker's memory with {store}"
+    env = worker_env(
+        bootstrap_servers,
+        prefix=prefix,
+        partitions=partitions,
+        app_id=app_id,
+        data_dir=folder / app_id,
+        commit_interval_s=0.5,
+        engine=engine,
+        store=store,
+    )
+    log = folder / f"{app_id}.log"
     async with bounded(what, timeout_s):
         await create_topics(bootstrap_servers, prefix=prefix, partitions=partitions)
         await publish(bootstrap_servers, raw_topic, small, page_size=_PAGE_SIZE)
-        process = worker(
-            bootstrap_servers,
-            prefix=prefix,
-            partitions=partitions,
-            app_id=app_id,
-            commit_interval_s=0.5,
-            folder=folder,
-            engine=engine,
-            store=store,
-        )
-        async with process as running:
+        async with child("streams", "worker", env=env, log=log, what=what) as running:
             records = await topic_records(
                 bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
             )
@@ -141,6 +153,13 @@ async def _measure(
             await _caught_up(offsets, app_id, raw_topic, records, running)
             loaded, peak = _memory_kib(running, "VmRSS"), _memory_kib(running, "VmHWM")
             disk = _folder_bytes(folder / app_id)
+        port = _free_port()
+        env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
+        started = loop_time()
+        async with child("streams", "worker", env=env, log=log, what=what) as running:
+            await _ready(port, running)
+            restore_s = loop_time() - started
+            restored = _memory_kib(running, "VmRSS")
     figures = SizingFigures(
         engine=engine,
         store=store,
@@ -149,6 +168,8 @@ async def _measure(
         base_mib=base / _KIB,
         loaded_mib=loaded / _KIB,
         peak_mib=peak / _KIB,
+        restored_mib=restored / _KIB,
+        restore_s=restore_s,
         disk_mib=disk / _KIB / _KIB,
     )
     logger.info("%s: %.0f MiB per 100k contacts", what, figures.per_100k_mib)
@@ -161,6 +182,29 @@ async def _caught_up(
     while not records.all_below(await offsets.committed(group, topic)):
         running.check()
         await asyncio.sleep(POLL_S)
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def _ready(port: int, running: Child) -> None:
+    """Wait until the worker's ``/ready`` answers 200: its partitions restored."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        while True:
+            running.check()
+            try:
+                if (await http.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:  # not listening yet
+                pass
+            await asyncio.sleep(POLL_S)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _memory_kib(running: Child, field: str) -> int:
