@@ -26,6 +26,7 @@ from bench.pipeline import run_pipeline_bench
 from bench.pipeline_config import PipelineBenchConfig
 from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
+from bench.poller_sizing import PollerSizing, run_poller_sizing
 from bench.sizing import SizingFigures, run_sizing_bench
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
@@ -104,6 +105,10 @@ def main(
         int,
         typer.Option(min=1000, help="Contacts of the district the sizing benchmark loads."),
     ] = 100_000,
+    sizing_districts: Annotated[
+        str,
+        typer.Option(help="Districts of one poller the sizing measures, comma-separated."),
+    ] = "10,100,300",
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
@@ -177,6 +182,15 @@ def main(
                 )
             )
             console.print(_sizing_table(sizes))
+            pollers = asyncio.run(
+                run_poller_sizing(
+                    broker.bootstrap_servers,
+                    counts=tuple(int(n) for n in sizing_districts.split(",") if n.strip()),
+                    idle_s=30.0,
+                    timeout_s=timeout * 3,
+                )
+            )
+            console.print(_poller_sizing_table(pollers))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 
@@ -240,6 +254,42 @@ def _sizing_table(figures: list[SizingFigures]) -> Table:
             f"{row.restore_s:,.1f}",
             f"{row.per_100k_mib:,.0f}",
             f"{row.disk_mib:,.0f}",
+        )
+    return table
+
+
+def _poller_sizing_table(figures: list[PollerSizing]) -> Table:
+    """One row per number of districts one poller serves."""
+    table = Table(
+        title="Poller: one process, idle districts at the 5 s poll interval",
+        caption="once /ready said every district polls (ready s); memory, threads, sockets and "
+        "file descriptors from /proc; CPU over 30 s idle, as a share of one core",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("districts", justify="right")
+    headings = (
+        "ready s", "RSS MiB", "MiB / district", "threads", "sockets", "fds",
+        "idle CPU %", "CPU % / district",
+    )  # fmt: skip
+    for heading in headings:
+        table.add_column(heading, justify="right")
+    first = figures[0]
+    for row in figures:
+        per_district = (
+            (row.rss_mib - first.rss_mib) / (row.districts - first.districts)
+            if row.districts > first.districts
+            else float("nan")
+        )
+        table.add_row(
+            f"{row.districts:,}",
+            f"{row.ready_s:,.1f}",
+            f"{row.rss_mib:,.0f}",
+            f"{per_district:,.2f}",
+            f"{row.threads:,}",
+            f"{row.sockets:,}",
+            f"{row.descriptors:,}",
+            f"{row.idle_cpu_share * 100:,.1f}",
+            f"{row.idle_cpu_per_district * 100:,.2f}",
         )
     return table
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,6 +90,13 @@ async def child(
                 except TimeoutError:
                     process.kill()
                     await process.wait()
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now, for a child's HTTP server."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def worker_env(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import socket
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import httpx
 
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
-from bench.pipeline_processes import Child, child, worker_env
+from bench.pipeline_processes import Child, child, free_port, worker_env
 from bench.pipeline_throughput import POLL_S
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts
 from schemas.topics import RAW_EVENTS
@@ -153,7 +152,7 @@ async def _measure(
             await _caught_up(offsets, app_id, raw_topic, records, running)
             loaded, peak = _memory_kib(running, "VmRSS"), _memory_kib(running, "VmHWM")
             disk = _folder_bytes(folder / app_id)
-        port = _free_port()
+        port = free_port()
         env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
         started = loop_time()
         async with child("streams", "worker", env=env, log=log, what=what) as running:
@@ -199,12 +198,6 @@ async def _ready(port: int, running: Child) -> None:
             except httpx.TransportError:  # not listening yet
                 pass
             await asyncio.sleep(POLL_S)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _memory_kib(running: Child, field: str) -> int:

@@ -1,0 +1,185 @@
+"""What a poller process costs per district it serves, once every district is polling.
+
+A fake Clever (a process of its own) serves ``n`` small districts; one poller process
+(``python -m connectors run``, as operators run it, at the default 5 s poll interval) serves
+them all. Once its ``/ready`` says every district polls, its resident memory, threads, open
+sockets and file descriptors are read from ``/proc``, and its CPU time over an idle stretch:
+the figures that say how many districts one poller can take.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.exceptions import BenchError
+from bench.pipeline_config import bounded
+from bench.pipeline_kafka import GroupOffsets
+from bench.pipeline_processes import free_port
+
+logger = logging.getLogger(__name__)
+
+_CONTACTS = 5
+_POLL_S = 0.5
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class PollerSizing:
+    """One poller serving ``districts`` idle districts."""
+
+    districts: int
+    rss_mib: float
+    threads: int
+    sockets: int
+    descriptors: int
+    #: Seconds until /ready said every district polls.
+    ready_s: float
+    #: The poller's CPU time over the idle stretch, as a share of one core.
+    idle_cpu_share: float
+
+    @property
+    def idle_cpu_per_district(self) -> float:
+        """Share of one core an idle district costs."""
+        return self.idle_cpu_share / self.districts
+
+
+async def run_poller_sizing(
+    bootstrap_servers: str, *, counts: tuple[int, ...], idle_s: float, timeout_s: float
+) -> list[PollerSizing]:
+    """The figures for each number of districts, on topics of their own (deleted after)."""
+    tag = f"bench-poller-{uuid.uuid4().hex[:8]}"
+    found: list[PollerSizing] = []
+    try:
+        for count in counts:
+            figures = await _measure(
+                bootstrap_servers,
+                count=count,
+                prefix=f"{tag}-{count}",
+                idle_s=idle_s,
+                timeout_s=timeout_s,
+            )
+            found.append(figures)
+    finally:
+        async with GroupOffsets(bootstrap_servers) as offsets:
+            await offsets.delete_topics([tag])
+    return found
+
+
+async def _measure(
+    bootstrap_servers: str, *, count: int, prefix: str, idle_s: float, timeout_s: float
+) -> PollerSizing:
+    what = f"a poller of {count} districts"
+    async with bounded(what, timeout_s), _fake_clever(count) as hello:
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
+            CLEVER_STREAM_TOPIC_PREFIX=prefix,
+            CLEVER_POLLER_BASE_URL=hello["base_url"],
+            CLEVER_POLLER_DISTRICTS=json.dumps(hello["districts"]),
+            CLEVER_POLLER_HTTP_PORT=str(port),
+        )
+        with tempfile.TemporaryFile() as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "connectors", "run", env=env, stderr=log, stdout=log
+            )
+            try:
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                await _ready(port, process)
+                ready_s = loop.time() - started
+                cpu_before = _cpu_seconds(process.pid)
+                await asyncio.sleep(idle_s)
+                cpu_share = (_cpu_seconds(process.pid) - cpu_before) / idle_s
+                status = _status(process.pid)
+                descriptors, sockets = _descriptors(process.pid)
+            finally:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        await asyncio.wait_for(process.wait(), 60)
+                    except TimeoutError:
+                        process.kill()
+                        await process.wait()
+    figures = PollerSizing(
+        districts=count,
+        rss_mib=int(status["VmRSS"].split()[0]) * 1024 / _MIB,
+        threads=int(status["Threads"]),
+        sockets=sockets,
+        descriptors=descriptors,
+        ready_s=ready_s,
+        idle_cpu_share=cpu_share,
+    )
+    logger.info("%s: %.0f MiB, %d sockets", what, figures.rss_mib, figures.sockets)
+    return figures
+
+
+@asynccontextmanager
+async def _fake_clever(districts: int) -> AsyncIterator[dict[str, Any]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.fake_server",
+        f"--contacts={_CONTACTS}",
+        f"--districts={districts}",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        if process.stdout is None:
+            raise BenchError("the fake Clever has no stdout", hint="a bug in the benchmark")
+        hello: dict[str, Any] = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
+        yield hello
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+async def _ready(port: int, process: asyncio.subprocess.Process) -> None:
+    """Wait until the poller's ``/ready`` answers 200: every district polls."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        while True:
+            if process.returncode is not None:
+                raise BenchError(
+                    f"the poller exited ({process.returncode}) before it was ready",
+                    hint="run `python -m connectors run` by hand with -v to see why",
+                )
+            try:
+                if (await http.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:  # not listening yet
+                pass
+            await asyncio.sleep(_POLL_S)
+
+
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {name: value.strip() for name, _, value in (line.partition(":") for line in lines)}
+
+
+def _descriptors(pid: int) -> tuple[int, int]:
+    """The process's open file descriptors, and how many of them are sockets."""
+    found = list(Path(f"/proc/{pid}/fd").iterdir())
+    return len(found), sum(1 for fd in found if os.readlink(fd).startswith("socket:"))
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
