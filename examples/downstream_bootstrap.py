@@ -15,7 +15,10 @@ Run it against a deployment (the prefix is its ``CLEVER_STREAM_TOPIC_PREFIX``):
     python examples/downstream_bootstrap.py --bootstrap-servers 127.0.0.1:9092 \\
         --prefix clever-stream --follow-seconds 10
 
-It prints the live pairs, by district, as JSON.
+It prints the live pairs, by district, as JSON. On a secured cluster it reads the same
+``KAFKA_*`` variables as the pipeline (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``,
+``KAFKA_SASL_USERNAME``, ``KAFKA_SASL_PASSWORD`` or ``KAFKA_SASL_PASSWORD_FILE``,
+``KAFKA_SSL_CA_LOCATION``, ``KAFKA_SSL_CERTIFICATE_LOCATION``, ``KAFKA_SSL_KEY_LOCATION``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import argparse
 import asyncio
 import io
 import json
+import os
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +43,29 @@ CHANGE = "dev.cleverstream.privileges.PrivilegeChange"
 
 #: (district, contact, student) -> (relationship, contact type) as Clever wrote them.
 Pairs = dict[tuple[str, str, str], tuple[str | None, str | None]]
+
+
+def client_options(bootstrap_servers: str) -> dict[str, Any]:
+    """aiokafka's options for the cluster, with TLS and SASL from the KAFKA_* variables."""
+    options: dict[str, Any] = {"bootstrap_servers": bootstrap_servers}
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").upper()
+    if protocol == "PLAINTEXT":
+        return options
+    options["security_protocol"] = protocol
+    if protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=os.environ.get("KAFKA_SSL_CA_LOCATION"))
+        if certificate := os.environ.get("KAFKA_SSL_CERTIFICATE_LOCATION"):
+            context.load_cert_chain(certificate, os.environ.get("KAFKA_SSL_KEY_LOCATION"))
+        options["ssl_context"] = context
+    if protocol.startswith("SASL_"):
+        password = os.environ.get("KAFKA_SASL_PASSWORD")
+        if password is None:
+            password_file = Path(os.environ["KAFKA_SASL_PASSWORD_FILE"])
+            password = password_file.read_text(encoding="utf-8").strip()
+        options["sasl_mechanism"] = os.environ["KAFKA_SASL_MECHANISM"]
+        options["sasl_plain_username"] = os.environ["KAFKA_SASL_USERNAME"]
+        options["sasl_plain_password"] = password
+    return options
 
 
 def released(name: str) -> Any:
@@ -70,7 +98,7 @@ async def read_to(
 
 async def partitions_of(bootstrap_servers: str, *topics: str) -> list[list[TopicPartition]]:
     """The partitions of each of ``topics``."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap_servers))
     await admin.start()
     try:
         described = {topic["topic"]: topic for topic in await admin.describe_topics(list(topics))}
@@ -88,7 +116,7 @@ async def bootstrap(bootstrap_servers: str, prefix: str, follow_seconds: float) 
     changes_topic = f"{prefix}.privileges.changes.v1"
     changes, state = await partitions_of(bootstrap_servers, changes_topic, state_topic)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **client_options(bootstrap_servers),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # the state topic is read from its start

@@ -100,9 +100,11 @@ class KafkaConnection:
         if self.security_protocol in TLS_PROTOCOLS and self.ssl_context is None:
             # A frozen dataclass sets a derived field through object.__setattr__.
             object.__setattr__(self, "ssl_context", (self.tls or TlsFiles()).context())
-        elif self.security_protocol not in TLS_PROTOCOLS and self.tls is not None:
+        elif self.security_protocol not in TLS_PROTOCOLS and (
+            self.tls is not None or self.ssl_context is not None
+        ):
             raise ConfigurationError(
-                f"TLS files are set, but the security protocol is {self.security_protocol}",
+                f"TLS is set, but the security protocol is {self.security_protocol}",
                 hint="set KAFKA_SECURITY_PROTOCOL=SSL or SASL_SSL, or unset the KAFKA_SSL_* "
                 "variables",
             )

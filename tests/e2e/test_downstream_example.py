@@ -24,11 +24,14 @@ pytestmark = pytest.mark.e2e
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "downstream_bootstrap.py"
 
 
-def run_example(bootstrap_servers: str, prefix: str) -> dict[str, list[list[str | None]]]:
+def run_example(
+    bootstrap_servers: str, prefix: str, *, env: dict[str, str] | None = None
+) -> dict[str, list[list[str | None]]]:
+    """The example's output, run with ``env`` (by default, this process's environment)."""
     done = subprocess.run(
         [sys.executable, str(EXAMPLE), "--bootstrap-servers", bootstrap_servers,
          "--prefix", prefix, "--follow-seconds", "1"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True, text=True, timeout=120, check=False, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     found: dict[str, list[list[str | None]]] = json.loads(done.stdout)

@@ -25,6 +25,7 @@ from localkafka.broker import BrokerSecurity
 from tests.e2e.conftest import Finished, clever_stream, run_command
 from tests.e2e.processes import module_process, poller_env
 from tests.e2e.test_differential_pipeline import SCHEMAS, final_state
+from tests.e2e.test_downstream_example import run_example
 from tests.e2e.test_worker_process import worker_env
 from tests.model.reference import raw_text
 from tests.outside_reader import read_topic, topic_exists
@@ -202,6 +203,7 @@ async def test_the_pipeline_and_its_commands_run_over_sasl_ssl(
             await converged()
             district.random_changes(8, seed=3)
             await converged()
+            downstream = await asyncio.to_thread(run_example, servers, prefix, env=cli)
             status = await clever_stream(cli, "status")
             resync = await clever_stream(cli, "resync", "--district", district.id)
             letters = await clever_stream(cli, "dead-letters", "show")
@@ -212,6 +214,8 @@ async def test_the_pipeline_and_its_commands_run_over_sasl_ssl(
         f"{prefix}-rebuilt",
     )
 
+    # The documented downstream reader, over SASL_SSL with the same settings.
+    assert {tuple(pair) for pair in downstream[district.id]} == district.ground_truth()
     assert status.code == 0, status.output
     assert district.id in status.output
     assert resync.code == 0, resync.output

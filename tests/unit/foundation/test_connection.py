@@ -347,9 +347,11 @@ def test_a_connection_refuses_a_sasl_user_that_does_not_fit_its_protocol(
     assert PASSWORD not in str(raised.value)
 
 
-def test_a_connection_refuses_tls_files_without_a_tls_protocol(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="TLS files are set"):
+def test_a_connection_refuses_tls_without_a_tls_protocol(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="TLS is set"):
         KafkaConnection(SERVERS, tls=TlsFiles(ca_location=tmp_path / "ca.pem"))
+    with pytest.raises(ConfigurationError, match="TLS is set"):
+        KafkaConnection(SERVERS, ssl_context=ssl.create_default_context())
 
 
 def test_a_tls_connection_builds_its_context_once_and_compares_without_it() -> None:
