@@ -13,6 +13,7 @@ from streams.engines.faust.agents import PrivilegeHandler, register_privilege_ag
 from streams.engines.faust.app import create_app
 from streams.engines.faust.output import TransactionalOutput
 from streams.engines.faust.rocksdb_safety import guard_table_files
+from streams.engines.faust.sensors import MetricsSensor, consumer_lag
 from streams.engines.faust.tables import FaustBacking, WorkerTables
 from streams.engines.faust.topics import WorkerTopics
 from streams.engines.faust.views import register_probes, register_views
@@ -72,7 +73,8 @@ def build_worker(
     def owned() -> int:
         return sum(1 for tp in app.assignor.assigned_actives() if tp.topic == raw_topic)
 
-    metrics = WorkerMetrics(handler.records, owned=owned)
+    metrics = WorkerMetrics(handler.records, owned=owned, lag=consumer_lag(app, raw_topic))
+    app.sensors.add(MetricsSensor(metrics, app))
     register_views(app, tables=tables, store=reader, token=settings.views_bearer_token())
     register_probes(app, metrics=metrics, ready=lambda: is_ready(app))
     return PrivilegeWorker(
