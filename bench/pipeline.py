@@ -146,7 +146,7 @@ async def _latency(
     )
     timeout_s = config.timeout_s + config.latency_seconds + config.latency_warmup_s
     async with bounded(what, timeout_s), process as running:
-        await _caught_up(offsets, app_id, raw_topic, records, running)
+        await caught_up(offsets, app_id, raw_topic, records, running)
         cpu_before, started = running.cpu_seconds(), time.perf_counter()
         timings = await time_changes(
             bootstrap_servers,
@@ -165,7 +165,7 @@ async def _latency(
     return figures
 
 
-async def _caught_up(
+async def caught_up(
     offsets: GroupOffsets, group: str, topic: str, records: TopicRecords, running: Child
 ) -> None:
     """Wait until ``group`` has committed past every one of ``records``."""

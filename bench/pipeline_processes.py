@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
+
 from bench.exceptions import BenchError
 
 _STOP_TIMEOUT_S = 60.0
@@ -64,6 +66,15 @@ class Child:
         # After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def status(self, field: str) -> int:
+        """A number of the child's ``/proc/<pid>/status``: ``VmRSS`` (KiB), ``Threads``..."""
+        path = Path(f"/proc/{self.process.pid}/status")
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name == field:
+                return int(value.split()[0])
+        raise LookupError(f"{field} is not in {path}")
+
     def _tail(self) -> str:
         return self.log.read_text(errors="replace")[-_LOG_TAIL:]
 
@@ -90,6 +101,20 @@ async def child(
                 except TimeoutError:
                     process.kill()
                     await process.wait()
+
+
+async def ready(port: int, running: Child, *, poll_s: float = 0.2) -> None:
+    """Wait until the child's ``/ready`` on ``port`` answers 200 (a worker: its partitions
+    restored; a poller: every district polls); raise if the child exits meanwhile."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        while True:
+            running.check()
+            try:
+                if (await http.get("/ready")).status_code == 200:
+                    return
+            except httpx.TransportError:  # not listening yet
+                pass
+            await asyncio.sleep(poll_s)
 
 
 def free_port() -> int:

@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import signal
 import sys
 import tempfile
 import uuid
@@ -23,12 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.exceptions import BenchError
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets
-from bench.pipeline_processes import free_port
+from bench.pipeline_processes import child, free_port, ready
 
 logger = logging.getLogger(__name__)
 
@@ -93,32 +90,22 @@ async def _measure(
             CLEVER_POLLER_DISTRICTS=json.dumps(hello["districts"]),
             CLEVER_POLLER_HTTP_PORT=str(port),
         )
-        with tempfile.TemporaryFile() as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "connectors", "run", env=env, stderr=log, stdout=log
-            )
-            try:
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "poller.log"
+            async with child("connectors", "run", env=env, log=log, what=what) as running:
                 loop = asyncio.get_running_loop()
                 started = loop.time()
-                await _ready(port, process)
+                await ready(port, running, poll_s=_POLL_S)
                 ready_s = loop.time() - started
-                cpu_before = _cpu_seconds(process.pid)
+                cpu_before = running.cpu_seconds()
                 await asyncio.sleep(idle_s)
-                cpu_share = (_cpu_seconds(process.pid) - cpu_before) / idle_s
-                status = _status(process.pid)
-                descriptors, sockets = _descriptors(process.pid)
-            finally:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        await asyncio.wait_for(process.wait(), 60)
-                    except TimeoutError:
-                        process.kill()
-                        await process.wait()
+                cpu_share = (running.cpu_seconds() - cpu_before) / idle_s
+                rss_kib, threads = running.status("VmRSS"), running.status("Threads")
+                descriptors, sockets = _descriptors(running.process.pid)
     figures = PollerSizing(
         districts=count,
-        rss_mib=int(status["VmRSS"].split()[0]) * 1024 / _MIB,
-        threads=int(status["Threads"]),
+        rss_mib=rss_kib * 1024 / _MIB,
+        threads=threads,
         sockets=sockets,
         descriptors=descriptors,
         ready_s=ready_s,
@@ -152,34 +139,7 @@ async def _fake_clever(districts: int) -> AsyncIterator[dict[str, Any]]:
         await process.wait()
 
 
-async def _ready(port: int, process: asyncio.subprocess.Process) -> None:
-    """Wait until the poller's ``/ready`` answers 200: every district polls."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        while True:
-            if process.returncode is not None:
-                raise BenchError(
-                    f"the poller exited ({process.returncode}) before it was ready",
-                    hint="run `python -m connectors run` by hand with -v to see why",
-                )
-            try:
-                if (await http.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:  # not listening yet
-                pass
-            await asyncio.sleep(_POLL_S)
-
-
-def _status(pid: int) -> dict[str, str]:
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return {name: value.strip() for name, _, value in (line.partition(":") for line in lines)}
-
-
 def _descriptors(pid: int) -> tuple[int, int]:
     """The process's open file descriptors, and how many of them are sockets."""
     found = list(Path(f"/proc/{pid}/fd").iterdir())
     return len(found), sum(1 for fd in found if os.readlink(fd).startswith("socket:"))
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -20,12 +20,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from bench.pipeline import caught_up
 from bench.pipeline_config import bounded
-from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
-from bench.pipeline_processes import Child, child, free_port, worker_env
-from bench.pipeline_throughput import POLL_S
+from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
+from bench.pipeline_processes import child, free_port, ready, worker_env
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts
 from schemas.topics import RAW_EVENTS
 
@@ -143,22 +141,22 @@ async def _measure(
             records = await topic_records(
                 bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
             )
-            await _caught_up(offsets, app_id, raw_topic, records, running)
-            base = _memory_kib(running, "VmRSS")
+            await caught_up(offsets, app_id, raw_topic, records, running)
+            base = running.status("VmRSS")
             await publish(bootstrap_servers, raw_topic, large, page_size=_PAGE_SIZE)
             records = await topic_records(
                 bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
             )
-            await _caught_up(offsets, app_id, raw_topic, records, running)
-            loaded, peak = _memory_kib(running, "VmRSS"), _memory_kib(running, "VmHWM")
+            await caught_up(offsets, app_id, raw_topic, records, running)
+            loaded, peak = running.status("VmRSS"), running.status("VmHWM")
             disk = _folder_bytes(folder / app_id)
         port = free_port()
         env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
         started = loop_time()
         async with child("streams", "worker", env=env, log=log, what=what) as running:
-            await _ready(port, running)
+            await ready(port, running)
             restore_s = loop_time() - started
-            restored = _memory_kib(running, "VmRSS")
+            restored = running.status("VmRSS")
     figures = SizingFigures(
         engine=engine,
         store=store,
@@ -175,37 +173,8 @@ async def _measure(
     return figures
 
 
-async def _caught_up(
-    offsets: GroupOffsets, group: str, topic: str, records: TopicRecords, running: Child
-) -> None:
-    while not records.all_below(await offsets.committed(group, topic)):
-        running.check()
-        await asyncio.sleep(POLL_S)
-
-
 def loop_time() -> float:
     return asyncio.get_running_loop().time()
-
-
-async def _ready(port: int, running: Child) -> None:
-    """Wait until the worker's ``/ready`` answers 200: its partitions restored."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-        while True:
-            running.check()
-            try:
-                if (await http.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:  # not listening yet
-                pass
-            await asyncio.sleep(POLL_S)
-
-
-def _memory_kib(running: Child, field: str) -> int:
-    """A ``/proc/<pid>/status`` memory field of the child, in KiB."""
-    for line in Path(f"/proc/{running.process.pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    raise LookupError(f"{field} is not in /proc/{running.process.pid}/status")
 
 
 def _folder_bytes(folder: Path) -> int:
