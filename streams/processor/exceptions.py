@@ -16,3 +16,12 @@ class StaleEventError(ProcessorError):
     later events did, so it is dead-lettered for an operator instead (a resync brings the
     district back to Clever's truth if it mattered).
     """
+
+
+class OutputTooLargeError(ProcessorError):
+    """A record whose outputs include one larger than a Kafka record may be.
+
+    Sending it would fail the partition's transaction every time the record is read again,
+    stopping every district of the partition behind it, so the record is dead-lettered whole
+    instead (its source stays on the raw topic).
+    """

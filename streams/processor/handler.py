@@ -17,7 +17,8 @@ from typing import Final
 from foundation.clock import utc_now
 from schemas.codec import Codec
 from schemas.keys import district_key
-from streams.processor.process import Outputs, Position, process_bytes
+from streams.processor.exceptions import OutputTooLargeError
+from streams.processor.process import Outputs, Position, process_bytes, rejected
 from streams.processor.store import StateStore
 from streams.topics import OutputTopics
 from streams.writers.output_writer import OutputWriter
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 #: The outcome of a record of a district the handler is not for.
 OTHER_DISTRICT: Final = "skipped:other-district"
+#: The largest output (key and value) sent: under Kafka's defaults for one record (the
+#: producer's max.request.size, 1 MiB, and the broker's message.max.bytes), with room for
+#: the record's headers and its batch's framing.
+MAX_OUTPUT_BYTES: Final = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,37 +83,77 @@ class RecordHandler:
         if self._only and key not in self._only:
             self.counts[OTHER_DISTRICT] += 1
             return []
+        position = Position(partition=partition, offset=offset)
+        now = self._clock()
         outputs = process_bytes(
             value,
             key=key,
-            position=Position(partition=partition, offset=offset),
+            position=position,
             store=store,
-            now=self._clock(),
+            now=now,
             source_topic=self._topics.raw,
             codec=self._codec,
         )
-        self.counts[outputs.outcome] += 1
-        self.changes += len(outputs.changes)
-        return self._encoded(outputs, key or b"")
+        found = self._encoded(outputs)
+        too_large = _too_large(found)
+        if too_large is not None:
+            error = OutputTooLargeError(
+                f"its output for {too_large.topic} {too_large.key.decode(errors='replace')} "
+                f"encodes to {_size(too_large):,} bytes, more than the {MAX_OUTPUT_BYTES:,} a "
+                "Kafka record may hold"
+            )
+            outputs = rejected(
+                error,
+                key=key,
+                value=value,
+                position=position,
+                store=store,
+                now=now,
+                source_topic=self._topics.raw,
+            )
+            found = self._encoded(outputs)
+        self._count(outputs)
+        self._log_dead_letters(outputs)
+        return [*found, *self._encoded_letters(outputs, key or b"")]
 
-    def _encoded(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
-        topics, encode = self._topics, self._codec.encode
+    def _encoded(self, outputs: Outputs) -> list[Output]:
+        """The changes and states of ``outputs``, encoded (dead letters apart)."""
+        topics = self._topics
         write_change, write_state = self._writer.change, self._writer.state
         found: list[Output] = []
         district = None
-        kinds = self.change_kinds
         for change in outputs.changes:
-            kinds[change.kind] += 1
             district = district or district_key(change.district_id)
             found.append(Output(topics.changes, district, write_change(change)))
         for pair, state in outputs.states:
             found.append(Output(topics.state, pair, None if state is None else write_state(state)))
+        return found
+
+    def _encoded_letters(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
+        encode, topic = self._codec.encode, self._topics.dead_letters
+        return [
+            Output(
+                topic,
+                district_key(letter.district_id) if letter.district_id else raw_key,
+                encode(letter),
+            )
+            for letter in outputs.dead_letters
+        ]
+
+    def _count(self, outputs: Outputs) -> None:
+        self.counts[outputs.outcome] += 1
+        self.changes += len(outputs.changes)
+        kinds = self.change_kinds
+        for change in outputs.changes:
+            kinds[change.kind] += 1
         for letter in outputs.dead_letters:
             self.dead_letter_reasons[letter.error_type] += 1
-            key = district_key(letter.district_id) if letter.district_id else raw_key
-            found.append(Output(topics.dead_letters, key, encode(letter)))
+
+    def _log_dead_letters(self, outputs: Outputs) -> None:
+        topics = self._topics
+        for letter in outputs.dead_letters:
             logger.warning(
-                "raw record %s[%d]@%d cannot be read: %s: %s",
+                "raw record %s[%d]@%d dead-lettered: %s: %s",
                 topics.raw,
                 letter.source_partition,
                 letter.source_offset,
@@ -117,4 +162,12 @@ class RecordHandler:
             )
         for warning in outputs.warnings:
             logger.warning("%s", warning)
-        return found
+
+
+def _size(output: Output) -> int:
+    return len(output.key) + len(output.value or b"")
+
+
+def _too_large(outputs: list[Output]) -> Output | None:
+    """The first output larger than one Kafka record may be, if any."""
+    return next((output for output in outputs if _size(output) > MAX_OUTPUT_BYTES), None)

@@ -29,7 +29,7 @@ from streams.processor.run import RecordRun
 from streams.processor.store import DistrictProgress, StateStore
 
 # ``Position`` lives in its own module (dead_letters needs it too) and is re-exported here.
-__all__ = ["Outputs", "Position", "process", "process_bytes"]
+__all__ = ["Outputs", "Position", "process", "process_bytes", "rejected"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,6 +155,36 @@ def process_bytes(
         source_topic=source_topic,
         original_value=value,
     )
+
+
+def rejected(
+    error: BaseException,
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    position: Position,
+    store: StateStore,
+    now: datetime,
+    source_topic: str = "",
+) -> Outputs:
+    """Undo a processed record (back to the savepoint ``process`` took) and dead-letter it
+    whole, for outputs that cannot be sent; like a record that failed part-way, it leaves
+    nothing but its district's position, moved past it so a replay skips it too."""
+    store.rollback()
+    district_id = _district_of(key)
+    if district_id is not None:
+        progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
+        store.put_district(progress.at(position.partition, position.offset))
+    letter = dead_letter(
+        error,
+        position=position,
+        now=now,
+        source_topic=source_topic,
+        district_id=district_id,
+        original_key=key,
+        original_value=value,
+    )
+    return Outputs(dead_letters=(letter,))
 
 
 def _district_of(key: bytes | None) -> str | None:
