@@ -94,8 +94,7 @@ class RecordHandler:
             source_topic=self._topics.raw,
             codec=self._codec,
         )
-        found = self._encoded(outputs)
-        too_large = _too_large(found)
+        found, too_large = self._encoded(outputs)
         if too_large is not None:
             error = OutputTooLargeError(
                 f"its output for {too_large.topic} {too_large.key.decode(errors='replace')} "
@@ -111,47 +110,50 @@ class RecordHandler:
                 now=now,
                 source_topic=self._topics.raw,
             )
-            found = self._encoded(outputs)
-        self._count(outputs)
-        self._log_dead_letters(outputs)
-        return [*found, *self._encoded_letters(outputs, key or b"")]
+            found = []
+        self.counts[outputs.outcome] += 1
+        if outputs.changes:
+            self.changes += len(outputs.changes)
+            kinds = self.change_kinds
+            for change in outputs.changes:
+                kinds[change.kind] += 1
+        if outputs.dead_letters or outputs.warnings:
+            found += self._dead_letters(outputs, key or b"")
+        return found
 
-    def _encoded(self, outputs: Outputs) -> list[Output]:
-        """The changes and states of ``outputs``, encoded (dead letters apart)."""
+    def _encoded(self, outputs: Outputs) -> tuple[list[Output], Output | None]:
+        """The changes and states of ``outputs``, encoded, and the first one larger than a
+        Kafka record may be, if any."""
         topics = self._topics
         write_change, write_state = self._writer.change, self._writer.state
         found: list[Output] = []
+        too_large = None
         district = None
         for change in outputs.changes:
             district = district or district_key(change.district_id)
-            found.append(Output(topics.changes, district, write_change(change)))
+            value = write_change(change)
+            if len(value) > MAX_OUTPUT_BYTES:
+                too_large = too_large or Output(topics.changes, district, value)
+            found.append(Output(topics.changes, district, value))
         for pair, state in outputs.states:
-            found.append(Output(topics.state, pair, None if state is None else write_state(state)))
-        return found
+            if state is None:
+                found.append(Output(topics.state, pair, None))
+                continue
+            value = write_state(state)
+            if len(value) + len(pair) > MAX_OUTPUT_BYTES:
+                too_large = too_large or Output(topics.state, pair, value)
+            found.append(Output(topics.state, pair, value))
+        return found, too_large
 
-    def _encoded_letters(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
-        encode, topic = self._codec.encode, self._topics.dead_letters
-        return [
-            Output(
-                topic,
-                district_key(letter.district_id) if letter.district_id else raw_key,
-                encode(letter),
-            )
-            for letter in outputs.dead_letters
-        ]
-
-    def _count(self, outputs: Outputs) -> None:
-        self.counts[outputs.outcome] += 1
-        self.changes += len(outputs.changes)
-        kinds = self.change_kinds
-        for change in outputs.changes:
-            kinds[change.kind] += 1
+    def _dead_letters(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
+        """The dead letters of ``outputs``, encoded, counted and logged (IDs only); and its
+        warnings logged."""
+        topics, encode = self._topics, self._codec.encode
+        found = []
         for letter in outputs.dead_letters:
             self.dead_letter_reasons[letter.error_type] += 1
-
-    def _log_dead_letters(self, outputs: Outputs) -> None:
-        topics = self._topics
-        for letter in outputs.dead_letters:
+            key = district_key(letter.district_id) if letter.district_id else raw_key
+            found.append(Output(topics.dead_letters, key, encode(letter)))
             logger.warning(
                 "raw record %s[%d]@%d dead-lettered: %s: %s",
                 topics.raw,
@@ -162,12 +164,8 @@ class RecordHandler:
             )
         for warning in outputs.warnings:
             logger.warning("%s", warning)
+        return found
 
 
 def _size(output: Output) -> int:
     return len(output.key) + len(output.value or b"")
-
-
-def _too_large(outputs: list[Output]) -> Output | None:
-    """The first output larger than one Kafka record may be, if any."""
-    return next((output for output in outputs if _size(output) > MAX_OUTPUT_BYTES), None)
