@@ -53,6 +53,8 @@ class TransactionalProducer:
         self._joined: set[tuple[str, int]] = set()
         #: Whether the group's offsets joined the open transaction already.
         self._offsets_joined = False
+        #: The deliveries of every batch of the open transaction, checked before its commit.
+        self._in_transaction: list[asyncio.Future[RecordMetadata]] = []
 
     @classmethod
     async def start(
@@ -103,6 +105,7 @@ class TransactionalProducer:
             records = builder.record_count()
             builder.close()  # complete: the producer must not linger for more
             delivery = await self._producer.send_batch(builder, topic, partition=partition)
+            self._in_transaction.append(delivery)
             sent.append((topic, (delivery, records)))
         return sent
 
@@ -146,15 +149,23 @@ class TransactionalProducer:
         1. hand the last batches to the producer (every earlier one is queued already);
         2. send the consumed offsets to the group coordinator, in the transaction
            (``AddOffsetsToTxn`` was sent early, so this is ``TxnOffsetCommit`` alone);
-        3. end the transaction (``EndTxn``, sent once every queued batch is delivered): the
-           records, the offsets and the markers commit together, or none of them.
+        3. wait for every batch of the transaction to be delivered, and raise the error of
+           any the broker refused: aiokafka fails only that batch's future (a record larger
+           than the broker takes, a topic this client may not write) and would commit the
+           transaction without it, losing its records;
+        4. end the transaction (``EndTxn``): the records, the offsets and the markers commit
+           together, or none of them.
 
         Returns the deliveries of step 1, now complete.
         """
         sent = await self.send(batches)  # 1
         if offsets:
             await self._producer.send_offsets_to_transaction(dict(offsets), self._group_id)  # 2
-        await self._producer.commit_transaction()  # 3
+        delivered = await asyncio.gather(*self._in_transaction, return_exceptions=True)  # 3
+        for outcome in delivered:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        await self._producer.commit_transaction()  # 4
         self._end()
         return sent
 
@@ -173,3 +184,4 @@ class TransactionalProducer:
     def _end(self) -> None:
         self._joined.clear()
         self._offsets_joined = False
+        self._in_transaction = []

@@ -8,6 +8,7 @@ restore of the changelog gives exactly the committed tables.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -15,6 +16,7 @@ from typing import Literal
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
@@ -131,6 +133,27 @@ async def records_in(
         await consumer.stop()
 
 
+async def committed_values(
+    bootstrap_servers: str, topic: str, expected: list[bytes | None], *, partitions: int = 1
+) -> list[bytes | None]:
+    """The values a read_committed consumer reads of ``topic``, once they are ``expected``
+    or after 10 s: a commit returns once the coordinator has logged it, and its markers reach
+    the partitions a moment later."""
+    found: list[bytes | None] = []
+
+    async def read() -> bool:
+        nonlocal found
+        records = await records_in(
+            bootstrap_servers, topic, isolation_level="read_committed", partitions=partitions
+        )
+        found = [value for _, value in records]
+        return found == expected
+
+    with contextlib.suppress(AssertionError):  # the test's own assertion shows what was read
+        await eventually(read, timeout_s=10, what=f"{expected} committed on {topic}")
+    return found
+
+
 async def restored(bootstrap_servers: str, changelog: str) -> MemoryBacking:
     """The tables a new owner of raw partition 0 rebuilds from the changelog."""
     backing = MemoryBacking()
@@ -185,15 +208,13 @@ async def test_changelog_records_go_early_outputs_with_the_commit(
     await work.process(1, 2, b"change-2")
     await task.commit()
 
+    changes: list[bytes | None] = [b"change-1", b"change-2"]
+    assert await committed_values(bootstrap_servers, outputs, changes, partitions=3) == changes
     assert await records_in(
         bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
-    ) == [
-        (b"d", b"change-1"),
-        (b"d", b"change-2"),
-    ]
-    assert [value for _, value in await records_in(
-        bootstrap_servers, task.changelog, isolation_level="read_committed"
-    )] == [b"1", b"2"]  # fmt: skip
+    ) == [(b"d", b"change-1"), (b"d", b"change-2")]
+    days: list[bytes | None] = [b"1", b"2"]
+    assert await committed_values(bootstrap_servers, task.changelog, days) == days
     assert work.backing.get(EVENTS, b"d/c1") == b"2"
     assert work.backing.changelog_offset == 2
     assert (await restored(bootstrap_servers, task.changelog)).get(EVENTS, b"d/c1") == b"2"
@@ -209,9 +230,8 @@ async def test_an_abort_drops_what_was_sent_early(bootstrap_servers: str, work: 
     await changelog_records_sent(bootstrap_servers, task, 2)
     await task.abort()
 
-    assert await records_in(
-        bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
-    ) == [(b"d", b"kept")]
+    kept: list[bytes | None] = [b"kept"]
+    assert await committed_values(bootstrap_servers, outputs, kept, partitions=3) == kept
     assert work.backing.get(EVENTS, b"d/c1") == b"1"
     assert (await restored(bootstrap_servers, task.changelog)).get(EVENTS, b"d/c1") == b"1"
     assert await committed_offset(bootstrap_servers, work.group_id, task.raw) == 1
@@ -225,11 +245,26 @@ async def test_partitions_can_join_a_transaction_before_their_records(
     await work.process(0, 1, b"late")
     assert task.producer.join_early([(outputs, 2)])
     await task.commit()
-    assert await records_in(
-        bootstrap_servers, outputs, isolation_level="read_committed", partitions=3
-    ) == [(b"d", b"late")]
+    late: list[bytes | None] = [b"late"]
+    assert await committed_values(bootstrap_servers, outputs, late, partitions=3) == late
 
 
 async def test_no_partition_joins_when_no_transaction_is_open(work: Fixture) -> None:
     outputs = work.handler.outputs_topic
     assert not work.task.producer.join_early([(outputs, 0)])
+
+
+async def test_a_batch_the_broker_refuses_fails_the_commit_instead_of_being_left_out(
+    bootstrap_servers: str, work: Fixture
+) -> None:
+    # aiokafka fails only the refused batch's future and would commit the rest: the
+    # commit must see the refusal first, and commit nothing.
+    task, outputs = work.task, work.handler.outputs_topic
+    await work.process(0, 1, b"x" * 1_100_000)  # more than the broker's 1 MiB a record
+
+    with pytest.raises(KafkaError, match="MessageSizeTooLarge"):
+        await task.commit()
+    await task.abort()
+
+    assert await committed_values(bootstrap_servers, outputs, [], partitions=3) == []
+    assert await committed_offset(bootstrap_servers, work.group_id, task.raw) is None
