@@ -63,13 +63,14 @@ class ReleasedSchemas:
 def read_topic(
     bootstrap_servers: str,
     topic: str,
-    schemas: ReleasedSchemas,
+    schemas: ReleasedSchemas | None,
     *,
     timeout_s: float = 60,
     security: Mapping[str, str] | None = None,
 ) -> list[Message]:
     """Every committed record of ``topic`` now, partition by partition in offset order.
 
+    ``schemas`` None leaves each value undecoded, as ``{"bytes": value}``.
     ``security`` holds librdkafka's own settings (``security.protocol``, ``sasl.username``,
     ``ssl.ca.location``...) for a secured cluster.
     """
@@ -102,7 +103,7 @@ def read_topic(
                     continue
                 raise RuntimeError(f"{topic}: {error}")
             raw = message.value()
-            name, datum = schemas.decode(raw) if raw is not None else (None, None)
+            name, datum = _decoded(schemas, raw)
             partition, offset = message.partition() or 0, message.offset() or 0
             found.append(Message(partition, offset, message.key(), name, datum))
         return sorted(found, key=lambda m: (m.partition, m.offset))
@@ -141,3 +142,13 @@ def topic_exists(
     """Whether the cluster has ``topic``."""
     admin = AdminClient({**(security or {}), "bootstrap.servers": bootstrap_servers})
     return topic in admin.list_topics(timeout=30).topics
+
+
+def _decoded(
+    schemas: ReleasedSchemas | None, raw: bytes | None
+) -> tuple[str | None, dict[str, Any] | None]:
+    if raw is None:
+        return None, None
+    if schemas is None:
+        return None, {"bytes": raw}
+    return schemas.decode(raw)
