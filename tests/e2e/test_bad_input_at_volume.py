@@ -33,7 +33,6 @@ from schemas.codec import default_codec
 from schemas.keys import district_key
 from schemas.records import RawCleverRecord
 from schemas.topics import RAW_EVENTS
-from streams.processor.handler import MAX_OUTPUT_BYTES
 from tests.e2e.processes import module_process
 from tests.e2e.test_differential_pipeline import SCHEMAS, final_state, worker_done
 from tests.e2e.test_poller_endpoints import free_port, samples
