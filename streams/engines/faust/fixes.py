@@ -4,14 +4,15 @@ Each fix replaces one method, is applied once by :func:`apply_faust_fixes` (from
 ``create_app``), and refuses to apply to any other Faust version: a new Faust must be read
 again, not trusted to have kept the bug. Why each is needed, and the test that proves it:
 docs/decisions/0014 (recovery's end), 0015 (seek before resume), 0016 (a commit after the
-final one), 0023 (a stop with a join pending).
+final one), 0023 (a stop with a join pending), 0025 (a refused send fails the commit).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
 from importlib.metadata import version
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import IllegalOperation
 from faust.tables.recovery import Recovery
 from faust.transport.consumer import TransactionManager
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Producer
 from faust.types import TP
 
 from foundation.consumers import stop_consumer
@@ -29,6 +30,86 @@ logger = logging.getLogger(__name__)
 
 #: The Faust release these fixes were written against and proven on.
 FIXED_FAUST_VERSION = "0.15.3"
+#: Faust's own methods the fixes wrap, kept before they are replaced.
+_faust_send = Producer.send
+_faust_commit_transactions = Producer.commit_transactions
+_FAUST_TRANSACTION_ENDS = {
+    name: getattr(Producer, name)
+    for name in ("begin_transaction", "abort_transaction", "stop_transaction")
+}
+
+
+async def _send_remembered(
+    self: Producer, *args: Any, transactional_id: str | None = None, **kwargs: Any
+) -> Any:
+    """Faust's ``Producer.send``, its delivery (or its refusal) remembered with its
+    transaction's.
+
+    aiokafka fails only the future of a batch the broker refuses (a record too large, a
+    topic this client may not write) and commits the transaction without it; Faust drops
+    that future, and a send refused at once only crashes the agent, whose record is then
+    acknowledged: either way its records were lost with nobody told (docs/decisions/0025).
+    """
+    try:
+        delivery = await _faust_send(self, *args, transactional_id=transactional_id, **kwargs)
+    except Exception as error:
+        if transactional_id:
+            _pending(self).setdefault(transactional_id, []).append(error)
+        raise
+    if transactional_id:
+        _pending(self).setdefault(transactional_id, []).append(delivery)
+    return delivery
+
+
+async def _commit_transactions_delivered(
+    self: Producer,
+    tid_to_offset_map: Mapping[str, Mapping[TP, int]],
+    group_id: str,
+    start_new_transaction: bool = True,
+) -> None:
+    """Faust's ``Producer.commit_transactions``, once every send of each transaction was
+    delivered; the first refusal is raised instead, at this commit and at every later one of
+    that transaction until it is aborted, so that nothing of it commits."""
+    pending = _pending(self)
+    for transactional_id in tid_to_offset_map:
+        sent = pending.get(transactional_id, [])
+        refused = [error for error in sent if isinstance(error, Exception)]
+        deliveries = [delivery for delivery in sent if not isinstance(delivery, Exception)]
+        outcomes = await asyncio.gather(*deliveries, return_exceptions=True)
+        for outcome in [*refused, *outcomes]:
+            if isinstance(outcome, Exception):
+                # Kept: every later commit of this transaction fails too, until it ends.
+                pending[transactional_id] = [outcome]
+                raise outcome
+            if isinstance(outcome, BaseException):  # a cancellation: not the broker's answer
+                raise outcome
+        pending.pop(transactional_id, None)
+    await _faust_commit_transactions(
+        self, tid_to_offset_map, group_id, start_new_transaction=start_new_transaction
+    )
+
+
+#: The deliveries sent in each open transaction of each Faust producer, not yet checked.
+_PENDING: weakref.WeakKeyDictionary[Producer, dict[str, list[Awaitable[object] | Exception]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _pending(producer: Producer) -> dict[str, list[Awaitable[object] | Exception]]:
+    return _PENDING.setdefault(producer, {})
+
+
+def _forgetting_deliveries(
+    method: Callable[[Producer, str], Awaitable[None]],
+) -> Callable[[Producer, str], Awaitable[None]]:
+    """Faust's ``method`` (a transaction begun, aborted or stopped), which first forgets the
+    deliveries of that transactional ID: they belonged to a transaction that ended."""
+
+    async def forgetting(self: Producer, transactional_id: str) -> None:
+        _pending(self).pop(transactional_id, None)
+        await method(self, transactional_id)
+
+    return forgetting
 
 
 async def _on_consumer_thread_stop(self: AIOKafkaConsumerThread) -> None:
@@ -166,3 +247,8 @@ def apply_faust_fixes() -> None:
     recovery.on_recovery_completed = _on_recovery_completed
     transaction_manager = cast(Any, TransactionManager)
     transaction_manager.commit = _commit_unless_stopped
+    producer = cast(Any, Producer)
+    producer.send = _send_remembered
+    producer.commit_transactions = _commit_transactions_delivered
+    for name, method in _FAUST_TRANSACTION_ENDS.items():
+        setattr(producer, name, _forgetting_deliveries(method))
