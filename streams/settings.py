@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from foundation.exceptions import ConfigurationError
@@ -71,6 +71,15 @@ class WorkerSettings(KafkaSettings):
         description="How long the group waits for a silent worker before its partitions "
         "move to the others (a killed worker's districts wait this long).",
     )
+    instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A static group member ID (Kafka's group.instance.id), unique to this "
+        "worker and kept across its restarts (a StatefulSet pod's name): a restarted worker "
+        "takes its partitions back at once instead of after the session timeout; a stopped "
+        "one keeps them for that long.",
+    )
     producer_linger_s: float = Field(
         default=0.005,
         ge=0,
@@ -121,6 +130,17 @@ class WorkerSettings(KafkaSettings):
     @classmethod
     def _legal_raw_prefix(cls, prefix: str | None) -> str | None:
         return None if prefix is None else validate_prefix(prefix)
+
+    @model_validator(mode="after")
+    def _session_within_requests(self) -> WorkerSettings:
+        # A group join waits up to the session timeout: a request bound below it would give
+        # up first (Faust refuses the pair at its start; the native engine would time out).
+        if self.session_timeout_s > self.broker_request_timeout_s:
+            raise ValueError(
+                "session_timeout_s must not exceed broker_request_timeout_s: raise "
+                "CLEVER_WORKER_BROKER_REQUEST_TIMEOUT_S with CLEVER_WORKER_SESSION_TIMEOUT_S"
+            )
+        return self
 
     @property
     def topics(self) -> OutputTopics:

@@ -37,6 +37,7 @@ def create_app(
         broker_commit_interval=settings.commit_interval_s,
         producer_linger=settings.producer_linger_s,
         broker_session_timeout=settings.session_timeout_s,
+        consumer_group_instance_id=settings.instance_id,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         # Agents and tables are registered explicitly by the wiring, never by import scanning.

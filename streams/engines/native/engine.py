@@ -153,6 +153,7 @@ class PrivilegeEngine:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=int(settings.session_timeout_s * 1000),
+            group_instance_id=settings.instance_id,
             heartbeat_interval_ms=max(100, int(settings.session_timeout_s * 1000 / 10)),
             request_timeout_ms=int(settings.broker_request_timeout_s * 1000),
             max_poll_records=_MAX_RECORDS,

@@ -25,6 +25,7 @@ class AIOKafkaConsumer:
             AbstractPartitionAssignor | type[AbstractPartitionAssignor]
         ] = ...,
         session_timeout_ms: int = 10000,
+        group_instance_id: str | None = ...,
         heartbeat_interval_ms: int = 3000,
         max_poll_records: int | None = None,
         isolation_level: Literal["read_uncommitted", "read_committed"] = "read_uncommitted",
