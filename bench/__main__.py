@@ -27,6 +27,7 @@ from bench.pipeline_config import PipelineBenchConfig
 from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
 from bench.poller_sizing import PollerSizing, run_poller_sizing
+from bench.recovery import RecoveryFigures, run_recovery_bench
 from bench.sizing import SizingFigures, run_sizing_bench
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
@@ -49,6 +50,7 @@ class Benchmark(StrEnum):
     SYNC = "sync"
     PIPELINE = "pipeline"
     SIZING = "sizing"
+    RECOVERY = "recovery"
 
 
 def main(
@@ -191,6 +193,16 @@ def main(
                 )
             )
             console.print(_poller_sizing_table(pollers))
+        if only in (None, Benchmark.RECOVERY):
+            recoveries = asyncio.run(
+                run_recovery_bench(
+                    broker.bootstrap_servers,
+                    engines=("native", "faust"),
+                    repeat=repeat,
+                    timeout_s=timeout,
+                )
+            )
+            console.print(_recovery_table(recoveries))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
 
 
@@ -254,6 +266,32 @@ def _sizing_table(figures: list[SizingFigures]) -> Table:
             f"{row.restore_s:,.1f}",
             f"{row.per_100k_mib:,.0f}",
             f"{row.disk_mib:,.0f}",
+        )
+    return table
+
+
+def _recovery_table(figures: list[RecoveryFigures]) -> Table:
+    """One row per engine and membership: seconds from a SIGKILL until caught up again."""
+    table = Table(
+        title="Recovery: a worker SIGKILLed and started again at once",
+        caption="seconds from the kill until the group committed every record sent before "
+        "and during the outage; session timeout 30 s; static: CLEVER_WORKER_INSTANCE_ID set",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("engine")
+    table.add_column("membership")
+    for heading in ("median s", "min-max s", "vs dynamic"):
+        table.add_column(heading, justify="right")
+    dynamic = {row.engine: statistics.median(row.seconds) for row in figures
+               if row.membership == "dynamic"}  # fmt: skip
+    for row in figures:
+        median = statistics.median(row.seconds)
+        table.add_row(
+            row.engine,
+            row.membership,
+            f"{median:.1f}",
+            f"{min(row.seconds):.1f}-{max(row.seconds):.1f}",
+            f"{median / dynamic[row.engine]:.2f}",
         )
     return table
 
