@@ -106,8 +106,12 @@ async def _recoveries(
         for n in range(repeat):
             batch = moves[n * 400 : (n + 1) * 400]
             async with child("streams", "worker", env=env, log=log, what=what) as running:
-                await caught_up(offsets, app_id, raw_topic, records, running)
+                # Killed once it has processed records of its own: a member of the group.
                 await publish(bootstrap_servers, raw_topic, batch[:200], page_size=_PAGE_SIZE)
+                records = await topic_records(
+                    bootstrap_servers, raw_topic, partitions=1, timeout_s=timeout_s
+                )
+                await caught_up(offsets, app_id, raw_topic, records, running)
                 running.process.send_signal(signal.SIGKILL)
                 await running.process.wait()
                 killed = loop.time()
