@@ -136,17 +136,7 @@ def process_bytes(
             progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
             if progress.has_applied(position.partition, position.offset):
                 return Outputs(replayed=True)
-            store.put_district(progress.at(position.partition, position.offset))
-        letter = dead_letter(
-            error,
-            position=position,
-            now=now,
-            source_topic=source_topic,
-            district_id=district_id,
-            original_key=key,
-            original_value=value,
-        )
-        return Outputs(dead_letters=(letter,))
+        return _dead_lettered(error, key, value, position, store, now, source_topic)
     return process(
         record,
         position=position,
@@ -171,6 +161,20 @@ def rejected(
     whole, for outputs that cannot be sent; like a record that failed part-way, it leaves
     nothing but its district's position, moved past it so a replay skips it too."""
     store.rollback()
+    return _dead_lettered(error, key, value, position, store, now, source_topic)
+
+
+def _dead_lettered(
+    error: BaseException,
+    key: bytes | None,
+    value: bytes | None,
+    position: Position,
+    store: StateStore,
+    now: datetime,
+    source_topic: str,
+) -> Outputs:
+    """The dead letter of the bytes at ``position``, its district's position (if the key
+    names one) moved past them."""
     district_id = _district_of(key)
     if district_id is not None:
         progress = store.get_district(district_id) or DistrictProgress(district_id=district_id)
