@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from bench.pipeline_workload import (
     latency_districts,
     privilege_moves,
 )
+from bench.runs import bench_run
 from schemas.topics import PRIVILEGE_CHANGES, RAW_EVENTS
 
 logger = logging.getLogger(__name__)
@@ -76,28 +75,18 @@ async def run_pipeline_bench(
 ) -> PipelineFigures:
     """Throughput, then latency at each commit interval; the run's topics deleted at the end."""
     tag = f"bench-pipe-{uuid.uuid4().hex[:8]}"
-    # The children's logs and table folders; kept when a run fails, for its post-mortem.
-    folder = Path(tempfile.mkdtemp(prefix="clever-stream-bench-pipeline-"))
-    async with GroupOffsets(bootstrap_servers) as offsets:
-        try:
-            throughput = await measure_throughput(
-                bootstrap_servers, config, tag=tag, folder=folder, offsets=offsets
-            )
-            workload = _latency_workload(config)
-            latency = tuple(
-                [
-                    await _latency(bootstrap_servers, config, n, workload, tag, folder, offsets)
-                    for n in range(len(config.latency_commit_intervals))
-                ]
-            )
-        except BaseException:
-            logger.warning("the pipeline benchmark failed; its processes' logs are in %s", folder)
-            raise
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            # Faust's own topics (changelogs, leader) start with the app ID, itself tagged.
-            await offsets.delete_topics([tag])
+    async with bench_run(bootstrap_servers, tag=tag, what="the pipeline benchmark") as run:
+        folder, offsets = run
+        throughput = await measure_throughput(
+            bootstrap_servers, config, tag=tag, folder=folder, offsets=offsets
+        )
+        workload = _latency_workload(config)
+        latency = tuple(
+            [
+                await _latency(bootstrap_servers, config, n, workload, tag, folder, offsets)
+                for n in range(len(config.latency_commit_intervals))
+            ]
+        )
     return PipelineFigures(throughput=throughput, latency=latency)
 
 

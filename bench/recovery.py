@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import signal
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
 from bench.pipeline_processes import child, worker_env
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts, privilege_moves
+from bench.runs import bench_run
 from schemas.topics import RAW_EVENTS
 
 logger = logging.getLogger(__name__)
@@ -49,27 +48,19 @@ async def run_recovery_bench(
     preload = initial_events(district)
     moves = privilege_moves([district], 400 * repeat, seed=22)
     tag = f"bench-recovery-{uuid.uuid4().hex[:8]}"
-    folder = Path(tempfile.mkdtemp(prefix="clever-stream-bench-recovery-"))
     found = []
-    async with GroupOffsets(bootstrap_servers) as offsets:
-        try:
-            for engine in engines:
-                for membership in ("dynamic", "static"):
-                    prefix = f"{tag}-{engine}-{membership}"
-                    seconds = await _recoveries(
-                        bootstrap_servers, engine=engine, static=membership == "static",
-                        prefix=prefix, preload=preload, moves=moves, repeat=repeat,
-                        folder=folder, offsets=offsets, timeout_s=timeout_s,
-                    )  # fmt: skip
-                    found.append(RecoveryFigures(engine=engine, membership=membership,
-                                                 seconds=tuple(seconds)))  # fmt: skip
-        except BaseException:
-            logger.warning("the recovery benchmark failed; its processes' logs are in %s", folder)
-            raise
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            await offsets.delete_topics([tag])
+    async with bench_run(bootstrap_servers, tag=tag, what="the recovery benchmark") as run:
+        folder, offsets = run
+        for engine in engines:
+            for membership in ("dynamic", "static"):
+                prefix = f"{tag}-{engine}-{membership}"
+                seconds = await _recoveries(
+                    bootstrap_servers, engine=engine, static=membership == "static",
+                    prefix=prefix, preload=preload, moves=moves, repeat=repeat,
+                    folder=folder, offsets=offsets, timeout_s=timeout_s,
+                )  # fmt: skip
+                found.append(RecoveryFigures(engine=engine, membership=membership,
+                                             seconds=tuple(seconds)))  # fmt: skip
     return found
 
 

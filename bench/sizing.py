@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
 from bench.pipeline_processes import child, free_port, ready, worker_env
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts
+from bench.runs import bench_run
 from schemas.topics import RAW_EVENTS
 
 logger = logging.getLogger(__name__)
@@ -77,32 +76,24 @@ async def run_sizing_bench(
     [large] = latency_districts(1, contacts=contacts, seed=12)
     workload = (initial_events(small), initial_events(large))
     tag = f"bench-size-{uuid.uuid4().hex[:8]}"
-    folder = Path(tempfile.mkdtemp(prefix="clever-stream-bench-sizing-"))
     found = []
-    async with GroupOffsets(bootstrap_servers) as offsets:
-        try:
-            for n, (engine, store) in enumerate(VARIANTS):
-                found.append(
-                    await _measure(
-                        bootstrap_servers,
-                        engine=engine,
-                        store=store,
-                        workload=workload,
-                        contacts=contacts,
-                        prefix=f"{tag}-{n}",
-                        partitions=partitions,
-                        folder=folder,
-                        offsets=offsets,
-                        timeout_s=timeout_s,
-                    )
+    async with bench_run(bootstrap_servers, tag=tag, what="the sizing benchmark") as run:
+        folder, offsets = run
+        for n, (engine, store) in enumerate(VARIANTS):
+            found.append(
+                await _measure(
+                    bootstrap_servers,
+                    engine=engine,
+                    store=store,
+                    workload=workload,
+                    contacts=contacts,
+                    prefix=f"{tag}-{n}",
+                    partitions=partitions,
+                    folder=folder,
+                    offsets=offsets,
+                    timeout_s=timeout_s,
                 )
-        except BaseException:
-            logger.warning("the sizing benchmark failed; its processes' logs are in %s", folder)
-            raise
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            await offsets.delete_topics([tag])
+            )
     return found
 
 
