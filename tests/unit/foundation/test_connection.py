@@ -21,20 +21,12 @@ SERVERS = "kafka-1:9093,kafka-2:9093"
 SettingsFactory = Callable[..., KafkaSettings]
 
 
-def _ca_bundle() -> Path | None:
-    """A real PEM file of CA certificates: the system's, or certifi's."""
-    found = ssl.get_default_verify_paths().cafile
-    if found and os.path.isfile(found):
-        return Path(found)
-    try:
-        import certifi
-    except ImportError:
-        return None
-    return Path(certifi.where())
-
-
-CA_BUNDLE = _ca_bundle()
-needs_ca_bundle = pytest.mark.skipif(CA_BUNDLE is None, reason="no CA bundle on this system")
+@pytest.fixture(scope="module")
+def ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real CA certificate, made for the module (the local broker's own kind)."""
+    files = SecurityFiles(tmp_path_factory.mktemp("tls") / "security")
+    ensure_secrets(files, "127.0.0.1")
+    return files.ca_certificate
 
 
 @pytest.fixture
@@ -53,7 +45,7 @@ def kafka_settings(monkeypatch: pytest.MonkeyPatch) -> SettingsFactory:
     return make
 
 
-def sasl_ssl(ca: Path | None = CA_BUNDLE, **variables: str | Path) -> dict[str, str | Path]:
+def sasl_ssl(ca: Path | None = None, **variables: str | Path) -> dict[str, str | Path]:
     """The variables of a SASL_SSL client (PASSWORD as its password)."""
     found: dict[str, str | Path] = {
         "KAFKA_BOOTSTRAP_SERVERS": SERVERS,
@@ -86,9 +78,10 @@ def test_plaintext_options_are_the_bootstrap_servers_alone(kafka_settings: Setti
     assert kafka.describe() == SERVERS
 
 
-@needs_ca_bundle
-def test_sasl_ssl_gives_all_five_security_options(kafka_settings: SettingsFactory) -> None:
-    kafka = kafka_settings(**sasl_ssl()).kafka_connection()
+def test_sasl_ssl_gives_all_five_security_options(
+    kafka_settings: SettingsFactory, ca_file: Path
+) -> None:
+    kafka = kafka_settings(**sasl_ssl(ca=ca_file)).kafka_connection()
 
     options = kafka.client_options()
 
