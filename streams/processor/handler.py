@@ -127,22 +127,13 @@ class RecordHandler:
         topics = self._topics
         write_change, write_state = self._writer.change, self._writer.state
         found: list[Output] = []
-        too_large = None
         district = None
         for change in outputs.changes:
             district = district or district_key(change.district_id)
-            value = write_change(change)
-            if len(value) > MAX_OUTPUT_BYTES:
-                too_large = too_large or Output(topics.changes, district, value)
-            found.append(Output(topics.changes, district, value))
+            found.append(Output(topics.changes, district, write_change(change)))
         for pair, state in outputs.states:
-            if state is None:
-                found.append(Output(topics.state, pair, None))
-                continue
-            value = write_state(state)
-            if len(value) + len(pair) > MAX_OUTPUT_BYTES:
-                too_large = too_large or Output(topics.state, pair, value)
-            found.append(Output(topics.state, pair, value))
+            found.append(Output(topics.state, pair, None if state is None else write_state(state)))
+        too_large = next((output for output in found if _size(output) > MAX_OUTPUT_BYTES), None)
         return found, too_large
 
     def _dead_letters(self, outputs: Outputs, raw_key: bytes) -> list[Output]:
