@@ -29,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.exceptions import BenchError, StepTimeoutError
+from bench.fake_server import FakeCleverProcess, fake_clever
 from bench.producers import transactional_producer
 from connectors.cursors import read_cursor
 from connectors.publisher import PollerTopics
@@ -92,7 +93,7 @@ async def run_sync_bench(
     syncs: list[SyncFigures] = []
     steady: SteadyFigures | None = None
     for index, contacts in enumerate(sorted(config.sizes)):
-        async with _fake_clever(contacts) as fake:
+        async with fake_clever(contacts=contacts) as fake:
             prefix = f"bench-sync-{uuid.uuid4().hex[:8]}"
             settings = _settings(bootstrap_servers, prefix, fake.hello, config)
             await ensure_pipeline_topics(KafkaConnection(bootstrap_servers), settings, timeout_s=60)
@@ -101,45 +102,6 @@ async def run_sync_bench(
                 if index == 0 and config.steady_changes:
                     steady = await _measure_steady(settings, fake, config)
     return syncs, steady
-
-
-@dataclass
-class _FakeProcess:
-    process: asyncio.subprocess.Process
-    hello: dict[str, Any]
-
-    async def ask(self, command: str) -> dict[str, Any]:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        if stdin is None or stdout is None:
-            raise BenchError("the fake Clever has no pipes", hint="a bug in the benchmark")
-        stdin.write(f"{command}\n".encode())
-        await stdin.drain()
-        answer: dict[str, Any] = json.loads(await stdout.readline())
-        return answer
-
-
-@asynccontextmanager
-async def _fake_clever(contacts: int) -> AsyncIterator[_FakeProcess]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.fake_server",
-        "--contacts",
-        str(contacts),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        if process.stdout is None:
-            raise BenchError("the fake Clever has no stdout", hint="a bug in the benchmark")
-        hello = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
-        yield _FakeProcess(process, hello)
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
 
 
 def _settings(
@@ -243,7 +205,7 @@ async def _measure_sync(
 
 
 async def _measure_steady(
-    settings: PollerSettings, fake: _FakeProcess, config: SyncBenchConfig
+    settings: PollerSettings, fake: FakeCleverProcess, config: SyncBenchConfig
 ) -> SteadyFigures:
     answer = await fake.ask(f"changes {config.steady_changes}")
     started = time.perf_counter()

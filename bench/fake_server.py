@@ -13,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
+from bench.exceptions import BenchError
 from fakeclever import FakeClever, FakeDistrict
 
 
@@ -53,6 +57,47 @@ def _command(district: FakeDistrict, line: str) -> dict[str, object]:
 def _answer(message: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
+
+
+@dataclass
+class FakeCleverProcess:
+    """This module running as a child process: its hello line, and its commands."""
+
+    process: asyncio.subprocess.Process
+    hello: dict[str, Any]
+
+    async def ask(self, command: str) -> dict[str, Any]:
+        """Send one command line; its answer."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        if stdin is None or stdout is None:
+            raise BenchError("the fake Clever has no pipes", hint="a bug in the benchmark")
+        stdin.write(f"{command}\n".encode())
+        await stdin.drain()
+        answer: dict[str, Any] = json.loads(await stdout.readline())
+        return answer
+
+
+@asynccontextmanager
+async def fake_clever(*, contacts: int, districts: int = 1) -> AsyncIterator[FakeCleverProcess]:
+    """The fake Clever in a process of its own, serving ``districts`` of ``contacts`` each,
+    until the block ends."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.fake_server",
+        f"--contacts={contacts}", f"--districts={districts}",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        if process.stdout is None:
+            raise BenchError("the fake Clever has no stdout", hint="a bug in the benchmark")
+        # Generating many districts, or a large one, takes a while.
+        hello = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
+        yield FakeCleverProcess(process, hello)
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
 
 
 def main(

@@ -11,7 +11,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -162,9 +162,12 @@ async def worker(
     folder: Path,
     engine: str = "native",
     store: str = "memory://",
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Child]:
     """A privilege worker, ``python -m streams worker``, of ``engine`` with its tables in
-    ``store`` (by default the native engine, in memory)."""
+    ``store`` (by default the native engine, in memory), and further ``CLEVER_WORKER_*``
+    ``settings``; started again with the same arguments, it is the same worker (its data
+    folder, its log)."""
     env = worker_env(
         bootstrap_servers,
         prefix=prefix,
@@ -175,6 +178,7 @@ async def worker(
         engine=engine,
         store=store,
     )
+    env.update(settings or {})
     log = folder / f"{app_id}.log"
     async with child("streams", "worker", env=env, log=log, what=f"the worker {app_id}") as running:
         yield running

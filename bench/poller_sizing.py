@@ -13,16 +13,12 @@ import asyncio
 import json
 import logging
 import os
-import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bench.exceptions import BenchError
+from bench.fake_server import fake_clever
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets
 from bench.pipeline_processes import child, free_port, ready
@@ -80,14 +76,14 @@ async def _measure(
     bootstrap_servers: str, *, count: int, prefix: str, idle_s: float, timeout_s: float
 ) -> PollerSizing:
     what = f"a poller of {count} districts"
-    async with bounded(what, timeout_s), _fake_clever(count) as hello:
+    async with bounded(what, timeout_s), fake_clever(contacts=_CONTACTS, districts=count) as fake:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLEVER_")}
         env.update(
             KAFKA_BOOTSTRAP_SERVERS=bootstrap_servers,
             CLEVER_STREAM_TOPIC_PREFIX=prefix,
-            CLEVER_POLLER_BASE_URL=hello["base_url"],
-            CLEVER_POLLER_DISTRICTS=json.dumps(hello["districts"]),
+            CLEVER_POLLER_BASE_URL=fake.hello["base_url"],
+            CLEVER_POLLER_DISTRICTS=json.dumps(fake.hello["districts"]),
             CLEVER_POLLER_HTTP_PORT=str(port),
         )
         with tempfile.TemporaryDirectory() as folder:
@@ -113,30 +109,6 @@ async def _measure(
     )
     logger.info("%s: %.0f MiB, %d sockets", what, figures.rss_mib, figures.sockets)
     return figures
-
-
-@asynccontextmanager
-async def _fake_clever(districts: int) -> AsyncIterator[dict[str, Any]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.fake_server",
-        f"--contacts={_CONTACTS}",
-        f"--districts={districts}",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        if process.stdout is None:
-            raise BenchError("the fake Clever has no stdout", hint="a bug in the benchmark")
-        hello: dict[str, Any] = json.loads(await asyncio.wait_for(process.stdout.readline(), 120))
-        yield hello
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
 
 
 def _descriptors(pid: int) -> tuple[int, int]:

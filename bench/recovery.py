@@ -13,13 +13,14 @@ import asyncio
 import logging
 import signal
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.pipeline import caught_up
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
-from bench.pipeline_processes import child, worker_env
+from bench.pipeline_processes import Child, worker
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts, privilege_moves
 from bench.runs import bench_run
 from schemas.topics import RAW_EVENTS
@@ -78,14 +79,17 @@ async def _recoveries(
     timeout_s: float,
 ) -> list[float]:
     raw_topic, app_id = RAW_EVENTS.name(prefix), f"{prefix}-w"
-    env = worker_env(
-        bootstrap_servers, prefix=prefix, partitions=1, app_id=app_id,
-        data_dir=folder / app_id, commit_interval_s=0.1, engine=engine,
-    )  # fmt: skip
-    env["CLEVER_WORKER_SESSION_TIMEOUT_S"] = str(_SESSION_TIMEOUT_S)
+    settings = {"CLEVER_WORKER_SESSION_TIMEOUT_S": str(_SESSION_TIMEOUT_S)}
     if static:
-        env["CLEVER_WORKER_INSTANCE_ID"] = f"{app_id}-0"
-    log, what = folder / f"{app_id}.log", f"the {engine} worker ({prefix})"
+        settings["CLEVER_WORKER_INSTANCE_ID"] = f"{app_id}-0"
+
+    def running_worker() -> AbstractAsyncContextManager[Child]:
+        return worker(
+            bootstrap_servers, prefix=prefix, partitions=1, app_id=app_id,
+            commit_interval_s=0.1, folder=folder, engine=engine, settings=settings,
+        )  # fmt: skip
+
+    what = f"the {engine} worker ({prefix})"
     loop = asyncio.get_running_loop()
     seconds = []
     async with bounded(what, timeout_s * (repeat + 1)):
@@ -96,7 +100,7 @@ async def _recoveries(
         )
         for n in range(repeat):
             batch = moves[n * 400 : (n + 1) * 400]
-            async with child("streams", "worker", env=env, log=log, what=what) as running:
+            async with running_worker() as running:
                 # Killed once it has processed records of its own: a member of the group.
                 await publish(bootstrap_servers, raw_topic, batch[:200], page_size=_PAGE_SIZE)
                 records = await topic_records(
@@ -111,7 +115,7 @@ async def _recoveries(
             records = await topic_records(
                 bootstrap_servers, raw_topic, partitions=1, timeout_s=timeout_s
             )
-            async with child("streams", "worker", env=env, log=log, what=what) as running:
+            async with running_worker() as running:
                 await caught_up(offsets, app_id, raw_topic, records, running)
                 seconds.append(loop.time() - killed)
         logger.info("%s: recovered in %s s", what, [f"{s:.1f}" for s in seconds])

@@ -15,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.pipeline import caught_up
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
-from bench.pipeline_processes import child, free_port, ready, worker_env
+from bench.pipeline_processes import Child, free_port, ready, worker
 from bench.pipeline_workload import RawEvent, initial_events, latency_districts
 from bench.runs import bench_run
 from schemas.topics import RAW_EVENTS
@@ -114,21 +115,17 @@ async def _measure(
     raw_topic = RAW_EVENTS.name(prefix)
     app_id = f"{prefix}-w"
     what = f"the {engine} worker's memory with {store}"
-    env = worker_env(
-        bootstrap_servers,
-        prefix=prefix,
-        partitions=partitions,
-        app_id=app_id,
-        data_dir=folder / app_id,
-        commit_interval_s=0.5,
-        engine=engine,
-        store=store,
-    )
-    log = folder / f"{app_id}.log"
+
+    def running_worker(**settings: str) -> AbstractAsyncContextManager[Child]:
+        return worker(
+            bootstrap_servers, prefix=prefix, partitions=partitions, app_id=app_id,
+            commit_interval_s=0.5, folder=folder, engine=engine, store=store, settings=settings,
+        )  # fmt: skip
+
     async with bounded(what, timeout_s):
         await create_topics(bootstrap_servers, prefix=prefix, partitions=partitions)
         await publish(bootstrap_servers, raw_topic, small, page_size=_PAGE_SIZE)
-        async with child("streams", "worker", env=env, log=log, what=what) as running:
+        async with running_worker() as running:
             records = await topic_records(
                 bootstrap_servers, raw_topic, partitions=partitions, timeout_s=timeout_s
             )
@@ -142,9 +139,9 @@ async def _measure(
             loaded, peak = running.status("VmRSS"), running.status("VmHWM")
             disk = _folder_bytes(folder / app_id)
         port = free_port()
-        env.update(CLEVER_WORKER_WEB_ENABLED="true", CLEVER_WORKER_WEB_PORT=str(port))
         started = loop_time()
-        async with child("streams", "worker", env=env, log=log, what=what) as running:
+        web = {"CLEVER_WORKER_WEB_ENABLED": "true", "CLEVER_WORKER_WEB_PORT": str(port)}
+        async with running_worker(**web) as running:
             await ready(port, running)
             restore_s = loop_time() - started
             restored = running.status("VmRSS")
