@@ -1,4 +1,5 @@
-"""Start, stop and inspect one local KRaft broker (broker and controller in one JVM).
+"""Start, stop and inspect one local KRaft node (broker and controller in one JVM): a broker
+of its own, or one node of a local cluster (``localkafka.cluster``).
 
 Each broker owns a state folder: its data, its logs, a JSON record of its pid and ports, and
 a lock held during a start or stop, so two starts never race for one folder. A broker left by
@@ -14,19 +15,19 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from localkafka import procs
 from localkafka.config import (
     BrokerLayout,
+    ClusterNode,
     SecureListeners,
     jvm_arguments,
     new_cluster_id,
@@ -37,6 +38,7 @@ from localkafka.config import (
 from localkafka.exceptions import BrokerStartError, PortInUseError
 from localkafka.filelock import file_lock
 from localkafka.maven import KafkaJars, kafka_dir, resolve_kafka
+from localkafka.ports import free_port, port_is_free
 from localkafka.probe import ProbeLogin, is_serving
 from localkafka.security import (
     CLIENT_MECHANISM,
@@ -144,21 +146,35 @@ class BrokerStatus:
 
 
 class LocalKafka:
-    """The broker of one state folder."""
+    """The broker of one state folder: alone, or ``node`` of a cluster whose storage is
+    formatted with ``cluster_id``."""
 
-    def __init__(self, settings: LocalKafkaSettings) -> None:
+    def __init__(
+        self,
+        settings: LocalKafkaSettings,
+        *,
+        node: ClusterNode | None = None,
+        cluster_id: str | None = None,
+    ) -> None:
         self._settings = settings
+        self._node = node
+        self._cluster_id = cluster_id
         self.layout = BrokerLayout(settings.resolved_state_dir)
         # Where the log files ended when this broker was launched: errors quote only its run.
         self._log_offsets: dict[Path, int] = {}
 
-    def start(self, *, detached: bool = False, fresh: bool = False) -> RunningBroker:
+    def start(
+        self, *, detached: bool = False, fresh: bool = False, wait: bool = True
+    ) -> RunningBroker:
         """Start the broker, or return the one already serving from this state folder.
 
         ``detached`` leaves it running after this process exits (the ``local-kafka start``
         command); otherwise it is stopped by :meth:`stop` and dies with this process even on
         SIGKILL. ``fresh`` deletes the topics and metadata of any earlier run first.
-        Must be called from the main thread: Linux ties the broker's life to that thread.
+        ``wait`` False returns once the JVM is launched: a cluster's node serves only once a
+        quorum of its peers runs, so a cluster launches them all, then waits for each
+        (:meth:`wait_until_serving`). Must be called from the main thread: Linux ties the
+        broker's life to that thread.
         """
         # Before the lock: a first resolve may take minutes, and has a lock of its own.
         java = find_java()
@@ -185,7 +201,49 @@ class LocalKafka:
             self._stop_everything()
             if fresh:
                 shutil.rmtree(self.layout.data_dir, ignore_errors=True)
-            return self._launch(java, jars, detached=detached)
+            return self._launch(java, jars, detached=detached, wait=wait)
+
+    def wait_until_serving(self) -> RunningBroker:
+        """Wait until the broker this object launched serves (after ``start(wait=False)``)."""
+        record = self._read_record()
+        process = _CHILDREN.get(record.pid) if record is not None else None
+        if record is None or process is None:
+            raise BrokerStartError(
+                f"no broker of {self.layout.state_dir} was launched by this process",
+                hint="start it first",
+            )
+        started = time.monotonic()
+        self._wait_until_serving(process, record)
+        logger.info(
+            "Kafka ready at %s in %.1fs", record.bootstrap_servers, time.monotonic() - started
+        )
+        return self._running(record, started_here=True)
+
+    def running_view(self, *, started_here: bool) -> RunningBroker:
+        """The broker of this folder's record, as clients see it."""
+        record = self._read_record()
+        if record is None:
+            raise BrokerStartError(
+                f"no broker of {self.layout.state_dir} runs", hint="start it first"
+            )
+        return self._running(record, started_here=started_here)
+
+    def kill(self) -> bool:
+        """SIGKILL the broker, as a crash would: no clean shutdown, its data left as it is.
+        True if one ran."""
+        with file_lock(
+            self.layout.lock_file, timeout_s=self._settings.lock_timeout_s, purpose="broker kill"
+        ):
+            pids = set(procs.pids_with_argument(self.layout.command_line_marker))
+            record = self._read_record()
+            if record is not None and self._is_ours(record):
+                pids.add(record.pid)
+            for pid in sorted(pids):
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                self._wait_for_exit(pid, _KILL_WAIT_S)
+            self._forget_record()
+            return bool(pids)
 
     def stop(self) -> bool:
         """Stop the broker of this state folder (and any orphan of it); True if one ran."""
@@ -211,7 +269,7 @@ class LocalKafka:
 
     # -- starting ---------------------------------------------------------------------------
 
-    def _launch(self, java: Java, jars: KafkaJars, *, detached: bool) -> RunningBroker:
+    def _launch(self, java: Java, jars: KafkaJars, *, detached: bool, wait: bool) -> RunningBroker:
         settings = self._settings
         layout = self.layout
         layout.log_dir.mkdir(parents=True, exist_ok=True)
@@ -231,6 +289,7 @@ class LocalKafka:
                     controller_port=controller_port,
                     data_dir=layout.data_dir,
                     secure=secure,
+                    node=self._node,
                 )
             )
         layout.server_properties.chmod(0o600)
@@ -238,7 +297,7 @@ class LocalKafka:
         cluster_id = self._format_storage(java, jars, secure)
         command = [
             str(java.executable),
-            *jvm_arguments(heap=settings.heap, layout=layout),
+            *jvm_arguments(heap=settings.heap, layout=layout, shared_cores=self._node is not None),
             "-cp",
             jars.classpath,
             "kafka.Kafka",
@@ -282,6 +341,8 @@ class LocalKafka:
             record.bootstrap_servers,
             layout.log_file,
         )
+        if not wait:
+            return self._running(record, started_here=True)
         try:
             self._wait_until_serving(process, record)
         except KeyboardInterrupt:
@@ -305,11 +366,11 @@ class LocalKafka:
             wanted_ports.append(self._settings.tls_port)
         ports: list[int] = []
         for wanted, previous in zip(wanted_ports, last, strict=False):
-            if wanted == 0 and previous and previous not in ports and _port_is_free(host, previous):
+            if wanted == 0 and previous and previous not in ports and port_is_free(host, previous):
                 port = previous
             elif wanted == 0:
-                port = _free_port(host, avoid=ports)
-            elif not _port_is_free(host, wanted):
+                port = free_port(host, avoid=ports)
+            elif not port_is_free(host, wanted):
                 raise PortInUseError(
                     f"port {host}:{wanted} is taken by another process",
                     hint=(
@@ -346,7 +407,8 @@ class LocalKafka:
         """Format the KRaft data folder once; later starts keep its topics and cluster ID.
 
         A SASL_SSL broker's SCRAM credentials are written at that format, so a folder
-        formatted for a plaintext broker cannot serve a SASL_SSL one: it is refused.
+        formatted for a plaintext broker cannot serve a SASL_SSL one: it is refused. A
+        cluster's node is formatted with the cluster's ID; data of another cluster is deleted.
         """
         meta = self.layout.data_dir / "meta.properties"
         if meta.is_file():
@@ -359,9 +421,12 @@ class LocalKafka:
                             hint="start with --fresh (its topics are deleted), or set "
                             "LOCAL_KAFKA_STATE_DIR to another folder",
                         )
-                    return line.split("=", 1)[1].strip()
-            shutil.rmtree(self.layout.data_dir)  # unreadable: start over
-        cluster_id = new_cluster_id()
+                    found = line.split("=", 1)[1].strip()
+                    if self._cluster_id is None or found == self._cluster_id:
+                        return found
+            # Unreadable, or of another cluster than the one this node joins: start over.
+            shutil.rmtree(self.layout.data_dir)
+        cluster_id = self._cluster_id or new_cluster_id()
         completed = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
             [
                 str(java.executable),
@@ -569,23 +634,3 @@ def _die_with_parent() -> Callable[[], None] | None:
             os.kill(os.getpid(), signal.SIGTERM)
 
     return set_parent_death_signal
-
-
-def _free_port(host: str, *, avoid: list[int]) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe_socket:
-            probe_socket.bind((host, 0))
-            port = int(probe_socket.getsockname()[1])
-        if port not in avoid:
-            return port
-
-
-def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe_socket:
-        # As the JVM does: a port in TIME_WAIT is free, one with a listener is not.
-        probe_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe_socket.bind((host, port))
-        except OSError:
-            return False
-    return True

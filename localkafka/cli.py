@@ -18,11 +18,14 @@ from foundation.console import (
 )
 from foundation.settings import read_settings
 from localkafka.broker import LocalKafka, RunningBroker
+from localkafka.cluster import LocalKafkaCluster, RunningCluster
+from localkafka.exceptions import LocalKafkaError
 from localkafka.maven import cached_jars, resolve_kafka
 from localkafka.settings import LocalKafkaSettings
 
 app = typer.Typer(
-    help="A single-node Apache Kafka (KRaft) on 127.0.0.1, from Maven Central, without Docker.",
+    help="Apache Kafka (KRaft) on 127.0.0.1, from Maven Central, without Docker: one node, or "
+    "a local cluster (--nodes 3).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -47,6 +50,25 @@ SecurityOption = Annotated[
         case_sensitive=False,
     ),
 ]
+
+
+def _cluster_size(nodes: int | None) -> int | None:
+    if nodes == 2:  # the one size a cluster of 3 replicas cannot have
+        raise typer.BadParameter("a cluster has 3 nodes or more (its topics keep 3 replicas)")
+    return nodes
+
+
+NodesOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        max=9,
+        callback=_cluster_size,
+        help="Nodes: 1, or a cluster (3: replication factor 3, min.insync.replicas 2), in a "
+        "state folder of its own [default: LOCAL_KAFKA_NODES, else 1].",
+    ),
+]
+NodeArgument = Annotated[int, typer.Argument(min=1, help="The node's ID (1 to --nodes).")]
 
 
 @app.callback()
@@ -80,9 +102,17 @@ def resolve() -> None:
 def start(
     fresh: Annotated[bool, typer.Option(help="Delete earlier topics and data first.")] = False,
     security: SecurityOption = None,
+    nodes: NodesOption = None,
 ) -> None:
     """Start a broker that keeps running after this command (stop it with `stop`)."""
-    settings = _settings(security)
+    settings = _settings(security, nodes)
+    if settings.nodes > 1:
+        with reporting_errors(console):
+            cluster = LocalKafkaCluster(settings).start(detached=True, fresh=fresh)
+        verb = "Started" if cluster.started_here else "Already running:"
+        console.print(f"{verb} a {len(cluster.nodes)}-node Kafka cluster")
+        _describe_cluster(cluster)
+        return
     with reporting_errors(console):
         broker = LocalKafka(settings).start(detached=True, fresh=fresh)
     verb = "Started" if broker.started_here else "Already running:"
@@ -91,24 +121,70 @@ def start(
 
 
 @app.command()
-def stop(security: SecurityOption = None) -> None:
+def stop(security: SecurityOption = None, nodes: NodesOption = None) -> None:
     """Stop the broker (SIGTERM, then SIGKILL after LOCAL_KAFKA_STOP_TIMEOUT_S)."""
-    settings = _settings(security)
+    settings = _settings(security, nodes)
     with reporting_errors(console):
-        stopped = LocalKafka(settings).stop()
+        if settings.nodes > 1:
+            stopped = LocalKafkaCluster(settings).stop()
+        else:
+            stopped = LocalKafka(settings).stop()
     console.print("Stopped." if stopped else "No broker was running.")
 
 
 @app.command()
-def status(security: SecurityOption = None) -> None:
-    """Say whether the broker serves; exit 0 if it does, 3 if not."""
-    settings = _settings(security)
+def status(security: SecurityOption = None, nodes: NodesOption = None) -> None:
+    """Say whether the broker serves; exit 0 if it does, 3 if not (for a cluster: every node)."""
+    settings = _settings(security, nodes)
+    if settings.nodes > 1:
+        with reporting_errors(console):
+            states = LocalKafkaCluster(settings).status()
+        for node_id, node_state in enumerate(states, start=1):
+            running = "Running: " if node_state.running else "Not running: "
+            console.print(f"node {node_id}  {running}{node_state.detail}", soft_wrap=True)
+        if not states or not all(node_state.running for node_state in states):
+            if not states:
+                console.print("Not running: no cluster was started from this state folder")
+            raise typer.Exit(NOT_RUNNING)
+        return
     state = LocalKafka(settings).status()
     console.print(("Running: " if state.running else "Not running: ") + state.detail)
     if state.broker is not None:
         _describe(state.broker)
     if not state.running:
         raise typer.Exit(NOT_RUNNING)
+
+
+@app.command("kill-node")
+def kill_node(node: NodeArgument, nodes: NodesOption = None) -> None:
+    """SIGKILL one node of the cluster, as a crash would (try a failover)."""
+    settings = _cluster_settings(nodes)
+    with reporting_errors(console):
+        killed = LocalKafkaCluster(settings).kill(node)
+    console.print(f"Killed node {node}." if killed else f"Node {node} was not running.")
+
+
+@app.command("start-node")
+def start_node(node: NodeArgument, nodes: NodesOption = None) -> None:
+    """Start one node of the cluster again, on its ports and data."""
+    settings = _cluster_settings(nodes)
+    with reporting_errors(console):
+        broker = LocalKafkaCluster(settings).restart(node, detached=True)
+    console.print(f"Node {node} serving at {broker.bootstrap_servers} (pid {broker.pid})")
+
+
+def _describe_cluster(cluster: RunningCluster) -> None:
+    print_ = console.print
+    for node_id, broker in cluster.nodes.items():
+        print_(
+            f"  node {node_id}             {broker.bootstrap_servers} pid {broker.pid}, "
+            f"log {broker.log_file}",
+            soft_wrap=True,
+        )
+    print_(
+        f"  use it with        export KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap_servers}",
+        soft_wrap=True,
+    )
 
 
 def _describe(broker: RunningBroker) -> None:
@@ -146,11 +222,25 @@ def main() -> None:
     app()
 
 
-def _settings(security: Security | None = None) -> LocalKafkaSettings:
-    """The broker's settings, ``security`` over LOCAL_KAFKA_SECURITY; a mistake in them is
-    one line, no traceback."""
+def _settings(security: Security | None = None, nodes: int | None = None) -> LocalKafkaSettings:
+    """The broker's settings, ``security`` over LOCAL_KAFKA_SECURITY and ``nodes`` over
+    LOCAL_KAFKA_NODES; a mistake in them is one line, no traceback."""
     with reporting_errors(console):
         settings = read_settings(LocalKafkaSettings, what="the local broker")
-    if security is None:
-        return settings
-    return settings.model_copy(update={"security": security.value})
+    update: dict[str, object] = {}
+    if security is not None:
+        update["security"] = security.value
+    if nodes is not None:
+        update["nodes"] = nodes
+    return settings.model_copy(update=update) if update else settings
+
+
+def _cluster_settings(nodes: int | None) -> LocalKafkaSettings:
+    settings = _settings(nodes=nodes)
+    with reporting_errors(console):
+        if settings.nodes < 2:
+            raise LocalKafkaError(
+                "kill-node and start-node act on a node of a cluster",
+                hint="name the cluster's size: --nodes 3, or LOCAL_KAFKA_NODES=3",
+            )
+    return settings

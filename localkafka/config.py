@@ -1,4 +1,4 @@
-"""The files a one-node KRaft broker starts from: pure text rendering, no I/O."""
+"""The files a KRaft node starts from, alone or in a local cluster: pure text rendering, no I/O."""
 
 from __future__ import annotations
 
@@ -28,6 +28,40 @@ _ONE_NODE_SETTINGS = {
     "auto.create.topics.enable": "false",
     "num.partitions": "1",
 }
+# A replicated cluster as production runs one: three copies, two of them needed for a write,
+# no election of a replica that may have lost writes. Failure is noticed at Kafka's defaults.
+# Thread pools are trimmed (Kafka's defaults assume a core per thread) so that three nodes and
+# the pipeline share two cores; internal topics keep few partitions, as on one node.
+_CLUSTER_SETTINGS = {
+    "offsets.topic.replication.factor": "3",
+    "offsets.topic.num.partitions": "5",
+    "transaction.state.log.replication.factor": "3",
+    "transaction.state.log.min.isr": "2",
+    "transaction.state.log.num.partitions": "5",
+    "share.coordinator.state.topic.replication.factor": "3",
+    "share.coordinator.state.topic.min.isr": "2",
+    "group.initial.rebalance.delay.ms": "0",
+    "default.replication.factor": "3",
+    "min.insync.replicas": "2",
+    "unclean.leader.election.enable": "false",
+    "auto.create.topics.enable": "false",
+    "num.partitions": "1",
+    "num.network.threads": "2",
+    "num.io.threads": "2",
+    "num.replica.fetchers": "1",
+    "background.threads": "2",
+    "log.cleaner.threads": "1",
+    "num.recovery.threads.per.data.dir": "1",
+}
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """One combined broker+controller of a local cluster: its ID and the controller quorum
+    every node of the cluster shares (``id@host:port`` of each controller)."""
+
+    node_id: int
+    voters: str
 
 
 @dataclass(frozen=True)
@@ -126,20 +160,21 @@ def render_server_properties(
     controller_port: int,
     data_dir: Path,
     secure: SecureListeners | None = None,
+    node: ClusterNode | None = None,
 ) -> str:
     """``server.properties`` for a combined broker+controller on ``host``: plaintext, or
-    with ``secure`` listeners only."""
+    with ``secure`` listeners only; a cluster's ``node``, or a cluster of one."""
     settings = {
         "process.roles": "broker,controller",
-        "node.id": str(NODE_ID),
-        "controller.quorum.voters": f"{NODE_ID}@{host}:{controller_port}",
+        "node.id": str(node.node_id if node else NODE_ID),
+        "controller.quorum.voters": node.voters if node else f"{NODE_ID}@{host}:{controller_port}",
         "listeners": f"PLAINTEXT://{host}:{broker_port},CONTROLLER://{host}:{controller_port}",
         "advertised.listeners": f"PLAINTEXT://{host}:{broker_port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(data_dir),
-        **_ONE_NODE_SETTINGS,
+        **(_CLUSTER_SETTINGS if node else _ONE_NODE_SETTINGS),
     }
     if secure is not None:
         settings.update(
@@ -220,13 +255,15 @@ def render_log4j2(log_file: Path) -> str:
     )
 
 
-def jvm_arguments(*, heap: str, layout: BrokerLayout) -> list[str]:
-    """The JVM options of the broker (before the main class)."""
+def jvm_arguments(*, heap: str, layout: BrokerLayout, shared_cores: bool = False) -> list[str]:
+    """The JVM options of the broker (before the main class); ``shared_cores`` gives a node
+    of a local cluster one GC thread of each kind, as its JVM shares the cores with others."""
     return [
         f"-Xms{heap}",
         f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
+        *(["-XX:ParallelGCThreads=1", "-XX:ConcGCThreads=1"] if shared_cores else []),
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={layout.log4j_config}",
         f"-Dkafka.logs.dir={layout.log_dir}",

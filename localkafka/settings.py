@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The pinned broker. 4.1.x is the line faust-streaming's maintainers report working with
@@ -43,7 +43,8 @@ class LocalKafkaSettings(BaseSettings):
     state_dir: Path | None = Field(
         default=None,
         description="Folder for the broker's data, logs, pid and lock; default "
-        "<cache_dir>/broker (<cache_dir>/broker-sasl-ssl for a sasl_ssl broker).",
+        "<cache_dir>/broker (<cache_dir>/broker-sasl-ssl for a sasl_ssl broker, "
+        "<cache_dir>/cluster-N for N nodes).",
     )
     host: str = Field(default="127.0.0.1", description="Address the broker listens on.")
     port: int = Field(default=0, ge=0, le=65535, description="Broker port; 0 picks a free one.")
@@ -60,6 +61,13 @@ class LocalKafkaSettings(BaseSettings):
         ge=0,
         le=65535,
         description="Port of a sasl_ssl broker's mutual-TLS listener; 0 picks a free one.",
+    )
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="Nodes of the local Kafka: 1, or a cluster of combined broker+controller "
+        "nodes with replication factor 3 and min.insync.replicas 2.",
     )
     heap: str = Field(default="512m", description="JVM heap for the broker (-Xms and -Xmx).")
     start_timeout_s: float = Field(
@@ -79,10 +87,22 @@ class LocalKafkaSettings(BaseSettings):
         default=900.0, gt=0, description="How long the Maven resolve may take."
     )
 
+    @field_validator("nodes")
+    @classmethod
+    def _replicable(cls, nodes: int) -> int:
+        if nodes == 2:
+            raise ValueError("a cluster has 3 nodes or more (its topics keep 3 replicas)")
+        return nodes
+
     @property
     def resolved_state_dir(self) -> Path:
         """The state folder, absolute, so the broker's command line names it unambiguously."""
-        default = "broker" if self.security == "plaintext" else "broker-sasl-ssl"
+        if self.nodes > 1:
+            default = f"cluster-{self.nodes}"
+        elif self.security == "plaintext":
+            default = "broker"
+        else:
+            default = "broker-sasl-ssl"
         return (self.state_dir or self.cache_dir / default).expanduser().resolve()
 
     @property

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+from localkafka.cluster import ClusterPlan
 from localkafka.config import (
     BrokerLayout,
+    ClusterNode,
     jvm_arguments,
     new_cluster_id,
     render_log4j2,
@@ -37,6 +39,41 @@ def test_server_properties_fit_a_single_node_on_loopback() -> None:
     assert properties["transaction.state.log.min.isr"] == "1"
     assert properties["group.initial.rebalance.delay.ms"] == "0"
     assert properties["auto.create.topics.enable"] == "false"
+
+
+def test_a_cluster_node_replicates_three_ways_and_needs_two_copies_for_a_write() -> None:
+    voters = ClusterPlan("id", ((1, 2), (3, 4), (5, 6))).voters("127.0.0.1")
+    properties = parse_properties(
+        render_server_properties(
+            host="127.0.0.1",
+            broker_port=3,
+            controller_port=4,
+            data_dir=Path("/d"),
+            node=ClusterNode(2, voters),
+        )
+    )
+
+    assert properties["node.id"] == "2"
+    assert properties["controller.quorum.voters"] == (
+        "1@127.0.0.1:2,2@127.0.0.1:4,3@127.0.0.1:6"
+    )
+    assert properties["listeners"] == "PLAINTEXT://127.0.0.1:3,CONTROLLER://127.0.0.1:4"
+    for replication in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+    ):
+        assert properties[replication] == "3"
+    assert properties["min.insync.replicas"] == "2"
+    assert properties["transaction.state.log.min.isr"] == "2"
+    assert properties["unclean.leader.election.enable"] == "false"
+
+
+def test_a_cluster_node_shares_the_cores_with_its_peers() -> None:
+    layout = BrokerLayout(Path("/state"))
+
+    assert "-XX:ParallelGCThreads=1" in jvm_arguments(heap="1g", layout=layout, shared_cores=True)
+    assert "-XX:ParallelGCThreads=1" not in jvm_arguments(heap="1g", layout=layout)
 
 
 def test_cluster_ids_are_random_16_byte_urlsafe_ids_that_never_look_like_options() -> None:

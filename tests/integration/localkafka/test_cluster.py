@@ -1,0 +1,95 @@
+"""A local 3-node cluster: replicated as promised, surviving the loss of its partition leader,
+and a killed node back on its ports and data."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from localkafka import LocalKafkaSettings
+from localkafka.cluster import LocalKafkaCluster
+from localkafka.procs import is_alive, pids_with_argument
+
+pytestmark = pytest.mark.integration
+
+MESSAGES = 200
+
+
+def produce(bootstrap_servers: str, topic: str, values: range) -> None:
+    """Send ``values`` with acks=all and wait until each is acknowledged (or fail)."""
+    producer = Producer(
+        {"bootstrap.servers": bootstrap_servers, "acks": "all", "enable.idempotence": True}
+    )
+    failures: list[KafkaError] = []
+    for value in values:
+        producer.produce(
+            topic,
+            str(value).encode(),
+            partition=0,
+            on_delivery=lambda error, _: failures.append(error) if error else None,
+        )
+    assert producer.flush(60) == 0
+    assert failures == []
+
+
+def read_partition(bootstrap_servers: str, topic: str) -> list[int]:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": uuid.uuid4().hex,
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    values = []
+    try:
+        while True:
+            message = consumer.poll(30)
+            assert message is not None, "nothing read in 30 s"
+            if message.error() is not None:
+                assert message.error().code() == KafkaError._PARTITION_EOF  # noqa: SLF001 - confluent-kafka's public name
+                return values
+            values.append(int(message.value()))
+    finally:
+        consumer.close()
+
+
+def test_a_cluster_keeps_every_acknowledged_write_through_the_loss_of_its_leader(
+    tmp_path: Path,
+) -> None:
+    cluster = LocalKafkaCluster(LocalKafkaSettings(state_dir=tmp_path / "cluster", nodes=3))
+    running = cluster.start()
+    try:
+        servers = running.bootstrap_servers
+        admin = AdminClient({"bootstrap.servers": servers})
+        topic = f"replicated-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(topic, 1)])[topic].result(30)
+        resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        configs = admin.describe_configs([resource])[resource].result(30)
+        assert configs["min.insync.replicas"].value == "2"
+        assert configs["unclean.leader.election.enable"].value == "false"
+        partition = admin.list_topics(topic, timeout=30).topics[topic].partitions[0]
+        assert sorted(partition.replicas) == [1, 2, 3]
+        produce(servers, topic, range(MESSAGES))
+
+        leader = partition.leader
+        leader_pid = running.nodes[leader].pid
+        assert leader_pid is not None
+        assert cluster.kill(leader)
+        assert not is_alive(leader_pid)
+        produce(servers, topic, range(MESSAGES, 2 * MESSAGES))  # two replicas are enough
+        assert read_partition(servers, topic) == list(range(2 * MESSAGES))
+
+        again = cluster.restart(leader)
+        assert again.bootstrap_servers == running.nodes[leader].bootstrap_servers
+        assert cluster.start().started_here is False  # every node serves: reused
+    finally:
+        assert cluster.stop()
+    for node_id in cluster.node_ids():
+        assert pids_with_argument(cluster.node(node_id).layout.command_line_marker) == []
+    assert not cluster.stop()
