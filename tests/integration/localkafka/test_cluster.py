@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.cimpl import NewTopic
 
 from localkafka import LocalKafkaSettings
 from localkafka.cluster import LocalKafkaCluster
@@ -46,15 +48,16 @@ def read_partition(bootstrap_servers: str, topic: str) -> list[int]:
         }
     )
     consumer.assign([TopicPartition(topic, 0, 0)])
-    values = []
+    values: list[int] = []
     try:
         while True:
             message = consumer.poll(30)
             assert message is not None, "nothing read in 30 s"
-            if message.error() is not None:
-                assert message.error().code() == KafkaError._PARTITION_EOF  # noqa: SLF001 - confluent-kafka's public name
+            error = message.error()
+            if error is not None:
+                assert error.code() == KafkaError._PARTITION_EOF  # noqa: SLF001 - confluent-kafka's public name
                 return values
-            values.append(int(message.value()))
+            values.append(int(message.value() or b""))
     finally:
         consumer.close()
 
