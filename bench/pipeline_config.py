@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka.errors import KafkaError
 
@@ -37,6 +38,11 @@ class PipelineBenchConfig:
     latency_contacts: int = 100
     latency_commit_intervals: tuple[float, ...] = (0.5, 0.1)
     timeout_s: float = 300.0
+    #: The peers timed beside the worker and the bare loops: ``faust`` (the worker on its
+    #: Faust engine) and ``quix`` (``bench.peer_quix``).
+    peers: tuple[str, ...] = ()
+    #: The Python of the Quix Streams peer (None: ``.venv-quix``'s).
+    quix_python: Path | None = None
 
 
 @asynccontextmanager

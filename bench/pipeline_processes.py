@@ -1,4 +1,5 @@
-"""The pipeline benchmark's child processes: the worker as operators run it, and the baseline.
+"""The pipeline benchmark's child processes: the worker as operators run it, the baselines and
+the Quix Streams peer.
 
 Each runs in a process of its own, so neither shares an event loop or a GIL with the
 benchmark's own clients, and each one's CPU time can be read from ``/proc``.
@@ -20,6 +21,10 @@ import httpx
 from bench.exceptions import BenchError
 
 _STOP_TIMEOUT_S = 60.0
+#: The checkout the benchmarks run from.
+_ROOT = Path(__file__).resolve().parents[1]
+#: The Python of the Quix Streams peer's own virtualenv (``make bench-setup``).
+QUIX_PYTHON = _ROOT / ".venv-quix" / "bin" / "python"
 _LOG_TAIL = 3000
 #: How Faust logs an agent that raised.
 _CRASHED = b"Crashed reason="
@@ -81,7 +86,12 @@ class Child:
 
 @asynccontextmanager
 async def child(
-    module: str, *args: str, env: dict[str, str], log: Path, what: str
+    module: str,
+    *args: str,
+    env: dict[str, str],
+    log: Path,
+    what: str,
+    python: Path | str = sys.executable,
 ) -> AsyncIterator[Child]:
     """``python -m module args``, output to ``log``; SIGTERMed on exit (killed if it hangs).
 
@@ -89,7 +99,7 @@ async def child(
     """
     with log.open("ab") as log_file:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, *args, env=env, stdout=log_file, stderr=log_file
+            python, "-m", module, *args, env=env, stdout=log_file, stderr=log_file
         )
         try:
             yield Child(process, log, what)
@@ -210,3 +220,45 @@ async def baseline(
     what = f"the baseline loop {group_id}"
     async with child("bench.pipeline_raw", *args, env=env, log=log, what=what) as running:
         yield running
+
+
+@asynccontextmanager
+async def quix_peer(
+    bootstrap_servers: str,
+    *,
+    topic: str,
+    output_prefix: str,
+    group_id: str,
+    commit_interval_s: float,
+    folder: Path,
+    python: Path = QUIX_PYTHON,
+) -> AsyncIterator[Child]:
+    """The Quix Streams peer, ``bench.peer_quix``, run by ``python`` (Quix Streams' own
+    virtualenv), its RocksDB state in ``folder``, writing the topics under ``output_prefix``."""
+    _check_python(python)
+    args = (
+        f"--bootstrap-servers={bootstrap_servers}",
+        f"--topic={topic}",
+        f"--output-prefix={output_prefix}",
+        f"--group-id={group_id}",
+        f"--commit-interval={commit_interval_s}",
+        f"--state-dir={folder / group_id}",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLEVER_", "Quix__"))}
+    # Quix Streams' Python runs the project's packages from this checkout, as ours does.
+    env["PYTHONPATH"] = str(_ROOT)
+    log = folder / f"{group_id}.log"
+    what = f"the Quix Streams peer {group_id}"
+    async with child(
+        "bench.peer_quix", *args, env=env, log=log, what=what, python=python
+    ) as running:
+        yield running
+
+
+def _check_python(python: Path) -> None:
+    if not python.exists():
+        raise BenchError(
+            f"no Python for the Quix Streams peer at {python}",
+            hint="run `make bench-setup` (Quix Streams has a virtualenv of its own), or pass "
+            "--quix-python",
+        )

@@ -3,7 +3,8 @@
 Four consumer groups read the same topic in turn, each in a process of its own: the bare
 aiokafka loops of ``bench.pipeline_raw`` ((a) one change per record written by the codec,
 (a') the same written by the worker's own writer, (a'') the worker's own privilege processor
-with its state in memory) and (b) ``python -m streams worker``. All commit
+with its state in memory) and (b) ``python -m streams worker``; with peers asked for, also
+the worker on its Faust engine and the Quix Streams peer (``bench.peer_quix``). All commit
 every ``commit_interval_s`` and all are timed alike, from their group's committed offsets:
 between the first commit and the last commit before the end of the topic, two moments at
 which each was busy throughout (so start-up, assignment and table recovery are left out,
@@ -23,7 +24,7 @@ from pathlib import Path
 from bench.exceptions import BenchError
 from bench.pipeline_config import PipelineBenchConfig, bounded
 from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
-from bench.pipeline_processes import Child, baseline, worker
+from bench.pipeline_processes import QUIX_PYTHON, Child, baseline, quix_peer, worker
 from bench.pipeline_workload import throughput_events
 from schemas.topics import RAW_EVENTS
 
@@ -66,6 +67,10 @@ class ThroughputFigures:
     #: The bare loop doing the worker's job: its processor, state in memory.
     processor_baseline: tuple[GroupRun, ...]
     pipeline: tuple[GroupRun, ...]
+    #: The worker on its Faust engine, if asked for.
+    faust: tuple[GroupRun, ...] = ()
+    #: The Quix Streams peer running the worker's processor, if asked for.
+    quix: tuple[GroupRun, ...] = ()
 
     @property
     def ratios(self) -> tuple[float, ...]:
@@ -128,7 +133,7 @@ async def measure_throughput(
         )
     #: Each bare loop's job (``bench.pipeline_raw``), by its figures' name.
     jobs = {"baseline": "codec", "writer_baseline": "writer", "processor_baseline": "processor"}
-    runs: dict[str, list[GroupRun]] = {name: [] for name in (*jobs, "pipeline")}
+    runs: dict[str, list[GroupRun]] = {name: [] for name in (*jobs, "pipeline", *config.peers)}
     order = tuple(runs)
     for n in range(config.repeat):
         for which in order if n % 2 == 0 else reversed(order):
@@ -147,8 +152,20 @@ async def measure_throughput(
                     folder=folder,
                     job=job,
                 )
+            elif which == "quix":
+                group, most_s = f"{tag}-quix{n}", config.pipeline_seconds
+                process = quix_peer(
+                    bootstrap_servers,
+                    topic=raw_topic,
+                    output_prefix=output_prefix,
+                    group_id=group,
+                    commit_interval_s=config.commit_interval_s,
+                    folder=folder,
+                    python=config.quix_python or QUIX_PYTHON,
+                )
             else:
-                group, most_s = f"{tag}-w{n}", config.pipeline_seconds
+                engine = "faust" if which == "faust" else "native"
+                group, most_s = f"{tag}-{engine}{n}", config.pipeline_seconds
                 process = worker(
                     bootstrap_servers,
                     prefix=prefix,
@@ -156,6 +173,7 @@ async def measure_throughput(
                     app_id=group,
                     commit_interval_s=config.commit_interval_s,
                     folder=folder,
+                    engine=engine,
                 )
             async with bounded(what, config.timeout_s), process as running:
                 run = await time_group(offsets, group, raw_topic, records, running, most_s=most_s)
@@ -175,6 +193,8 @@ async def measure_throughput(
         writer_baseline=tuple(runs["writer_baseline"]),
         processor_baseline=tuple(runs["processor_baseline"]),
         pipeline=tuple(runs["pipeline"]),
+        faust=tuple(runs.get("faust", ())),
+        quix=tuple(runs.get("quix", ())),
     )
 
 

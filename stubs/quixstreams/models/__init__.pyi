@@ -1,0 +1,3 @@
+class Topic:
+    @property
+    def name(self) -> str: ...
