@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from foundation.admin import default_replication_factor
 from foundation.connection import KafkaConnection
 from foundation.console import LogOptions
-from foundation.kafka_errors import kafka_errors
+from foundation.kafka_errors import kafka_errors, retrying
 from schemas.provision import ensure_pipeline_topics
 from streams.engines import load_engine
 from streams.settings import WorkerSettings
@@ -31,14 +31,19 @@ async def prepare(settings: WorkerSettings, kafka: KafkaConnection) -> tuple[int
     """Create missing topics; the raw topic's partition count and the replication factor."""
     await ensure_pipeline_topics(kafka, settings, timeout_s=60)
     admin = AIOKafkaAdminClient(**kafka.client_options())
+
+    async def describe() -> tuple[int, int]:
+        [raw] = await admin.describe_topics([settings.topics.raw])
+        replicas = settings.topic_replication_factor or await default_replication_factor(admin)
+        return len(raw["partitions"]), replicas
+
     with kafka_errors("describe the raw topic", kafka):
         await admin.start()
         try:
-            [raw] = await admin.describe_topics([settings.topics.raw])
-            replicas = settings.topic_replication_factor or await default_replication_factor(admin)
+            # A broker that just died stays in the metadata for seconds: try another.
+            return await retrying(describe, timeout_s=60)
         finally:
             await admin.close()
-    return len(raw["partitions"]), replicas
 
 
 def run_worker(settings: WorkerSettings, *, log: LogOptions) -> None:

@@ -20,7 +20,7 @@ from mode.utils.times import want_seconds
 from foundation.admin import create_missing_topics
 from foundation.connection import KafkaConnection
 from foundation.exceptions import TopicSetupError
-from foundation.kafka_errors import kafka_errors
+from foundation.kafka_errors import kafka_errors, retrying
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +62,19 @@ async def ensure_changelog_topics(
     """Create the missing changelogs of ``tables``; return once the metadata lists them all."""
     wanted = changelog_topics(tables, replication_factor=replication_factor)
     admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
+    partitions = {topic.name: topic.num_partitions for topic in wanted}
+
+    async def create() -> None:
+        await create_missing_topics(
+            admin, wanted, timeout_ms=int(timeout_s * 1000), what="changelog topic"
+        )
+        await _await_metadata(admin, partitions, timeout_s=timeout_s)
+
     with kafka_errors("create the tables' changelog topics", kafka):
         await admin.start()
         try:
-            await create_missing_topics(
-                admin, wanted, timeout_ms=int(timeout_s * 1000), what="changelog topic"
-            )
-            partitions = {topic.name: topic.num_partitions for topic in wanted}
-            await _await_metadata(admin, partitions, timeout_s=timeout_s)
+            # A broker that just died stays in the metadata for seconds: try another.
+            await retrying(create, timeout_s=timeout_s)
         finally:
             await admin.close()
 

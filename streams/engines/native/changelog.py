@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from foundation.admin import create_missing_topics
 from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, TopicSetupError
-from foundation.kafka_errors import kafka_errors
+from foundation.kafka_errors import kafka_errors, retrying
 from streams.state.backing import TableBacking
 from streams.state.tables import TABLE_NAMES
 
@@ -64,19 +64,24 @@ async def ensure_changelog_topic(
     """Create the changelog topic if missing; refuse one partitioned unlike the raw topic."""
     name = changelog_topic(app_id)
     admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
+    topic = NewTopic(
+        name=name,
+        num_partitions=partitions,
+        replication_factor=replication_factor,
+        topic_configs={"cleanup.policy": "compact"},
+    )
+
+    async def create() -> int:
+        await create_missing_topics(
+            admin, [topic], timeout_ms=int(timeout_s * 1000), what="changelog topic"
+        )
+        return await _partition_count(admin, name, timeout_s=timeout_s)
+
     with kafka_errors("create the tables' changelog topic", kafka):
         await admin.start()
         try:
-            topic = NewTopic(
-                name=name,
-                num_partitions=partitions,
-                replication_factor=replication_factor,
-                topic_configs={"cleanup.policy": "compact"},
-            )
-            await create_missing_topics(
-                admin, [topic], timeout_ms=int(timeout_s * 1000), what="changelog topic"
-            )
-            found = await _partition_count(admin, name, timeout_s=timeout_s)
+            # A broker that just died stays in the metadata for seconds: try another.
+            found = await retrying(create, timeout_s=timeout_s)
         finally:
             await admin.close()
     if found != partitions:
