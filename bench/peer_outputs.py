@@ -157,9 +157,13 @@ async def read_outputs(
     """The change IDs (with their counts), states, tombstones and dead letters under
     ``prefix``, as a ``read_committed`` consumer sees them."""
     decode = default_codec().decode
-    changes = await read_values(bootstrap_servers, PRIVILEGE_CHANGES.name(prefix), partitions)
-    states = await read_values(bootstrap_servers, PRIVILEGE_STATE.name(prefix), partitions)
-    letters = await read_values(bootstrap_servers, DEAD_LETTERS.name(prefix), partitions)
+    found = [
+        await read_values(
+            bootstrap_servers, topic.name(prefix), topic.partitions or partitions
+        )  # a topic of its own partition count (the dead letters'), or the deployment's
+        for topic in (PRIVILEGE_CHANGES, PRIVILEGE_STATE, DEAD_LETTERS)
+    ]
+    changes, states, letters = found
     ids = Counter(decode(value, PrivilegeChange).change_id for value in changes if value)
     tombstones = sum(1 for value in states if value is None)
     return ids, len(states), tombstones, len(letters)

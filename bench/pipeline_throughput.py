@@ -20,17 +20,30 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bench.exceptions import BenchError
 from bench.pipeline_config import PipelineBenchConfig, bounded
 from bench.pipeline_kafka import GroupOffsets, TopicRecords, create_topics, publish, topic_records
-from bench.pipeline_processes import QUIX_PYTHON, Child, baseline, quix_peer, worker
+from bench.pipeline_processes import QUIX_PYTHON, baseline, quix_peer, worker
 from bench.pipeline_workload import throughput_events
 from schemas.topics import RAW_EVENTS
 
 logger = logging.getLogger(__name__)
 #: How often a group's committed offsets are read while it is timed.
 POLL_S = 0.025
+
+
+class Running(Protocol):
+    """The processes of a group being timed: a ``Child``, or several together."""
+
+    def check(self) -> None:
+        """Raise if a process exited or crashed."""
+        ...
+
+    def cpu_seconds(self) -> float:
+        """Their CPU time so far."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,23 +216,28 @@ async def time_group(
     group: str,
     topic: str,
     records: TopicRecords,
-    running: Child,
+    running: Running,
     *,
     most_s: float | None = None,
+    spawned: float | None = None,
 ) -> GroupRun:
     """Watch ``group`` commit its way through ``records`` (for ``most_s`` at most).
 
     Each distinct committed position is noted when first seen; the run is timed between the
     first and the last one short of the end, moments at which the group had records to do.
+    Its start-up is counted from ``spawned`` (a ``perf_counter``; by default, now), and a
+    group whose processes were started earlier is timed from its first commit from now on.
     """
-    spawned = time.perf_counter()
+    # Committed before a late call, at a moment unknown: only a later commit starts the clock.
+    floor = records.below(await offsets.committed(group, topic)) if spawned is not None else 0
+    spawned = time.perf_counter() if spawned is None else spawned
     seen: list[tuple[float, int, float]] = []  # (when, records committed, CPU seconds)
     while True:
         running.check()
         committed = await offsets.committed(group, topic)
         now, cpu = time.perf_counter(), running.cpu_seconds()
         done = records.below(committed)
-        if done and (not seen or done > seen[-1][1]):
+        if done > floor and (not seen or done > seen[-1][1]):
             seen.append((now, done, cpu))
         if records.all_below(committed):
             break
