@@ -48,6 +48,10 @@ typecheck: $(INSTALLED) ## mypy (strict on the packages)
 test: setup lint typecheck ## Lint, type-check and run the whole suite against a real local broker
 	$(BIN)/pytest
 
+.PHONY: chaos
+chaos: setup ## A seeded chaos run on a local 3-node cluster (SEED=n reruns one; EVENTS=n, ENGINE=faust)
+	$(BIN)/python -m tests.chaos $(if $(SEED),--seed $(SEED)) $(if $(EVENTS),--events $(EVENTS)) $(if $(ENGINE),--engine $(ENGINE))
+
 .PHONY: schemas-check
 schemas-check: $(INSTALLED) ## Say which Avro schemas changed since their release, and if compatibly
 	$(BIN)/python -m schemas check
