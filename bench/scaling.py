@@ -1,0 +1,125 @@
+"""One worker against two on the same partitions: the group's events/s, and what the cores did.
+
+For each count, a fresh group of that many workers (``python -m streams worker``, each a
+process with its own web port) is started on the throughput topic and waited for until
+every one of them is ready (the group has settled, each worker holds its partitions), then
+timed from its next commit, as the throughput benchmark times every group. Beside the
+rate: the workers' CPU per 1,000 records, and how busy the machine's cores were (the
+workers' CPU and, for a local broker, the broker's, over the cores there are): a ratio
+under 2 where the cores were full says the machine, not the design, set the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.pipeline_config import PipelineBenchConfig, bounded
+from bench.pipeline_kafka import GroupOffsets, TopicRecords
+from bench.pipeline_processes import Child, free_port, ready, worker
+from bench.pipeline_throughput import GroupRun, time_group
+from schemas.topics import RAW_EVENTS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingRun:
+    """One group of ``workers`` workers, timed over a stretch of the topic."""
+
+    workers: int
+    partitions: int
+    run: GroupRun
+    #: CPU seconds of the workers and the broker (NaN: not ours to read) over the stretch,
+    #: over its seconds times the machine's cores: 1.0 is every core busy throughout.
+    cores_busy: float
+
+    @property
+    def per_partition(self) -> float:
+        """Events/s per partition of the topic."""
+        return self.run.rate / self.partitions
+
+
+class Group:
+    """Several children timed together: checked together, their CPU summed, and the broker's
+    CPU beside theirs."""
+
+    def __init__(self, children: list[Child], broker_pid: int | None) -> None:
+        self.children = children
+        self._broker_pid = broker_pid
+
+    def check(self) -> None:
+        for running in self.children:
+            running.check()
+
+    def cpu_seconds(self) -> float:
+        return sum(running.cpu_seconds() for running in self.children)
+
+    def broker_cpu_seconds(self) -> float:
+        """The local broker's CPU so far (NaN for a cluster of KAFKA_BOOTSTRAP_SERVERS)."""
+        if self._broker_pid is None:
+            return float("nan")
+        try:
+            stat = Path(f"/proc/{self._broker_pid}/stat").read_text()
+        except OSError:
+            return float("nan")
+        fields = stat.rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure_scaling(
+    bootstrap_servers: str,
+    config: PipelineBenchConfig,
+    *,
+    raw_prefix: str,
+    records: TopicRecords,
+    counts: tuple[int, ...],
+    tag: str,
+    folder: Path,
+    offsets: GroupOffsets,
+    broker_pid: int | None,
+) -> list[ScalingRun]:
+    """A fresh group per count of workers, each timed for ``config.pipeline_seconds`` at most."""
+    found = []
+    for count in counts:
+        group = f"{tag}-x{count}"
+        what = f"{count} worker(s) on {config.partitions} partitions"
+        async with bounded(what, config.timeout_s), AsyncExitStack() as stack:
+            started = time.perf_counter()
+            children, ports = [], []
+            for n in range(count):
+                port = free_port()
+                settings = {
+                    "CLEVER_WORKER_RAW_TOPIC_PREFIX": raw_prefix,
+                    "CLEVER_WORKER_DATA_DIR": str(folder / f"{group}-{n}"),
+                    "CLEVER_WORKER_WEB_ENABLED": "true",
+                    "CLEVER_WORKER_WEB_PORT": str(port),
+                }
+                process = worker(
+                    bootstrap_servers, prefix=f"{tag}-xo", partitions=config.partitions,
+                    app_id=group, commit_interval_s=config.commit_interval_s,
+                    folder=folder, settings=settings,
+                )  # fmt: skip
+                children.append(await stack.enter_async_context(process))
+                ports.append(port)
+            for port, running in zip(ports, children, strict=True):
+                await ready(port, running)
+            together = Group(children, broker_pid)
+            broker_before = together.broker_cpu_seconds()
+            run = await time_group(
+                offsets, group, RAW_EVENTS.name(raw_prefix), records, together,
+                most_s=config.pipeline_seconds, spawned=started,
+            )  # fmt: skip
+            broker_s = together.broker_cpu_seconds() - broker_before
+        # The broker's CPU is read over the whole timing, a little longer than the stretch.
+        cores = os.cpu_count() or 1
+        busy = (run.cpu_s + broker_s) / (run.seconds * cores)
+        found.append(
+            ScalingRun(workers=count, partitions=config.partitions, run=run, cores_busy=busy)
+        )
+        logger.info("%s: %.0f events/s, cores %.0f%% busy", what, run.rate, busy * 100)
+    return found
