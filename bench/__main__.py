@@ -8,7 +8,11 @@ import operator
 import os
 import platform
 import statistics
+import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from importlib.metadata import version
 from pathlib import Path
@@ -22,12 +26,26 @@ from rich.table import Table
 from bench.clever_sync import SyncBenchConfig, run_sync_bench
 from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
+from bench.peer_tables import (
+    ceiling_table,
+    checks_table,
+    goals_table,
+    replay_table,
+    scaling_table,
+)
+from bench.peer_tables import latency_table as peers_latency_table
+from bench.peer_tables import state_table as contact_state_table
+from bench.peer_tables import throughput_table as peers_throughput_table
+from bench.peers import PeersConfig, PeersFigures, run_peers_bench
 from bench.pipeline import run_pipeline_bench
 from bench.pipeline_config import PipelineBenchConfig
+from bench.pipeline_processes import QUIX_PYTHON
 from bench.pipeline_tables import latency_table, state_table, throughput_table
 from bench.pipeline_workload import throughput_events
+from bench.plots import latency_plot, throughput_plot
 from bench.poller_sizing import PollerSizing, run_poller_sizing
 from bench.recovery import RecoveryFigures, run_recovery_bench
+from bench.report import Report, picture_path, probe_machine, render
 from bench.sizing import SizingFigures, run_sizing_bench
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
@@ -51,6 +69,7 @@ class Benchmark(StrEnum):
     PIPELINE = "pipeline"
     SIZING = "sizing"
     RECOVERY = "recovery"
+    PEERS = "peers"
 
 
 def main(
@@ -111,6 +130,35 @@ def main(
         str,
         typer.Option(help="Districts of one poller the sizing measures, comma-separated."),
     ] = "10,100,300",
+    ceiling_records: Annotated[
+        int, typer.Option(min=1000, help="Records each of Kafka's perf tools sends or reads.")
+    ] = 200_000,
+    latency_rates: Annotated[
+        str,
+        typer.Option(
+            help="peers: rates (events/s) latency is measured at, comma-separated, "
+            "before the ladder climbs to the highest sustained."
+        ),
+    ] = "100,1000",
+    ladder_rungs: Annotated[
+        int, typer.Option(min=0, help="peers: the most rates the latency ladder tries.")
+    ] = 6,
+    scaling_events: Annotated[
+        int, typer.Option(min=1000, help="peers: raw records of the 1-against-2-workers topic.")
+    ] = 90_000,
+    state_contacts: Annotated[
+        int, typer.Option(min=10, help="peers: contacts of the district whose state is weighed.")
+    ] = 10_000,
+    quix_python: Annotated[
+        Path, typer.Option(help="peers: the Python of Quix Streams' virtualenv.")
+    ] = QUIX_PYTHON,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the figures as a Markdown page here (with the machine, "
+            "the command and pictures beside it), e.g. docs/performance.md."
+        ),
+    ] = None,
     only: Annotated[Benchmark | None, typer.Option(help="Run one benchmark only.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
@@ -128,13 +176,21 @@ def main(
     config = PublishBenchConfig(
         messages=messages, repeat=repeat, partitions=partitions, timeout_s=timeout
     )
+    page = Report()
+
+    def show(table: Table) -> None:
+        console.print(table)
+        page.add(table)
+
     if only in (None, Benchmark.CODEC):
-        console.print(_codec_table(run_codec_bench(iterations=codec_iterations, repeat=repeat)))
+        show(_codec_table(run_codec_bench(iterations=codec_iterations, repeat=repeat)))
     if only in (None, Benchmark.WRITERS):
         samples = collect_samples(writer_events, districts=max(1, writer_events // 600))
         comparisons = run_writer_bench(samples, repeat=writer_repeat, rounds=3)
-        console.print(writer_table(comparisons, events=writer_events, repeat=writer_repeat))
+        show(writer_table(comparisons, events=writer_events, repeat=writer_repeat))
     if only in (Benchmark.CODEC, Benchmark.WRITERS):
+        if report is not None:
+            _write_report(report, page, kafka="not used", quix_python=quix_python)
         return
     sync_config = SyncBenchConfig(
         sizes=tuple(int(size) for size in sync_sizes.split(",") if size.strip()),
@@ -154,6 +210,14 @@ def main(
         ),
         timeout_s=timeout,
     )
+    peers_config = PeersConfig(
+        pipeline=replace(pipeline_config, peers=("faust", "quix"), quix_python=quix_python),
+        ceiling_records=ceiling_records,
+        scaling_events=scaling_events,
+        state_contacts=state_contacts,
+        latency_rates=tuple(float(rate) for rate in latency_rates.split(",") if rate.strip()),
+        ladder_rungs=ladder_rungs,
+    )
     with (
         reporting_errors(console),
         tempfile.TemporaryDirectory(prefix="clever-stream-bench-") as state_dir,
@@ -162,18 +226,18 @@ def main(
     ):
         if only in (None, Benchmark.PUBLISH):
             figures = asyncio.run(run_publish_bench(broker.bootstrap_servers, config))
-            console.print(_table(figures, config))
+            show(_table(figures, config))
         if only in (None, Benchmark.SYNC):
             syncs, steady = asyncio.run(run_sync_bench(broker.bootstrap_servers, sync_config))
-            console.print(sync_table(syncs))
+            show(sync_table(syncs))
             if steady is not None:
-                console.print(steady_table(steady, sync_config))
+                show(steady_table(steady, sync_config))
         if only in (None, Benchmark.PIPELINE):
             pipeline = asyncio.run(run_pipeline_bench(broker.bootstrap_servers, pipeline_config))
-            console.print(throughput_table(pipeline.throughput, pipeline_config))
-            console.print(latency_table(pipeline.latency, pipeline_config))
+            show(throughput_table(pipeline.throughput, pipeline_config))
+            show(latency_table(pipeline.latency, pipeline_config))
             records = throughput_events(pipeline_events, districts=pipeline_districts)
-            console.print(state_table(measure_state(records)))
+            show(state_table(measure_state(records)))
         if only in (None, Benchmark.SIZING):
             sizes = asyncio.run(
                 run_sizing_bench(
@@ -183,7 +247,7 @@ def main(
                     timeout_s=timeout * 3,
                 )
             )
-            console.print(_sizing_table(sizes))
+            show(_sizing_table(sizes))
             pollers = asyncio.run(
                 run_poller_sizing(
                     broker.bootstrap_servers,
@@ -192,7 +256,7 @@ def main(
                     timeout_s=timeout * 3,
                 )
             )
-            console.print(_poller_sizing_table(pollers))
+            show(_poller_sizing_table(pollers))
         if only in (None, Benchmark.RECOVERY):
             recoveries = asyncio.run(
                 run_recovery_bench(
@@ -202,8 +266,60 @@ def main(
                     timeout_s=timeout,
                 )
             )
-            console.print(_recovery_table(recoveries))
+            show(_recovery_table(recoveries))
+        if only in (None, Benchmark.PEERS):
+            peers = asyncio.run(
+                run_peers_bench(
+                    broker.bootstrap_servers,
+                    replace(
+                        peers_config,
+                        broker_pid=broker.pid if broker.started_here else None,
+                        kafka_version=broker.kafka_version or peers_config.kafka_version,
+                    ),
+                )
+            )
+            _show_peers(peers, peers_config, show, page, report)
     console.print(_machine(broker), highlight=False, soft_wrap=True)
+    if report is not None:
+        kafka = f"{broker.kafka_version} (local single-node KRaft broker on the same machine)"
+        if not broker.kafka_version:
+            kafka = "the cluster of KAFKA_BOOTSTRAP_SERVERS (version not probed)"
+        _write_report(report, page, kafka=kafka, quix_python=quix_python)
+        console.print(f"wrote {report}", highlight=False)
+
+
+def _show_peers(
+    figures: PeersFigures,
+    config: PeersConfig,
+    show: Callable[[Table], None],
+    page: Report,
+    report: Path | None,
+) -> None:
+    """``--only peers``' tables (and, for a report, its pictures) in the order they read."""
+    show(goals_table(figures))
+    show(ceiling_table(figures.ceiling))
+    show(checks_table(figures.checks))
+    show(peers_throughput_table(figures.throughput, figures.ceiling, config.pipeline))
+    if report is not None:
+        picture = picture_path(report, "throughput")
+        throughput_plot(picture, figures.throughput, figures.ceiling)
+        page.add(picture)
+    show(peers_latency_table(figures, config.pipeline))
+    if report is not None:
+        picture = picture_path(report, "latency")
+        latency_plot(picture, [*figures.latency, *figures.ladder])
+        page.add(picture)
+    show(replay_table(figures.replay))
+    show(scaling_table(figures.scaling))
+    show(contact_state_table(figures.state))
+
+
+def _write_report(path: Path, page: Report, *, kafka: str, quix_python: Path) -> None:
+    """The page of the run, with what it ran on and how it was started."""
+    machine = probe_machine(kafka=kafka, quix_python=quix_python)
+    command = " ".join(["python -m bench", *sys.argv[1:]])
+    text = render(page, machine=machine, command=command, when=datetime.now(UTC), page=path)
+    path.write_text(text, encoding="utf-8")
 
 
 def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
