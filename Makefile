@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Installed again whenever pyproject.toml changes.
 INSTALLED := $(VENV)/.installed
+# The benchmarks' Quix Streams peer has a virtualenv of its own (see pyproject.toml's `quix`).
+QUIX_VENV ?= .venv-quix
+QUIX_INSTALLED := $(QUIX_VENV)/.installed
 
 .DEFAULT_GOAL := help
 
@@ -19,6 +22,13 @@ $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(QUIX_INSTALLED): pyproject.toml
+	@echo "Setting up: a virtualenv in $(QUIX_VENV) with the project and Quix Streams, for the benchmarks..."
+	$(PYTHON) -m venv $(QUIX_VENV)
+	$(QUIX_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(QUIX_VENV)/bin/python -m pip install --quiet -e '.[quix]'
 	@touch $@
 
 .PHONY: setup
@@ -60,9 +70,12 @@ schemas-check: $(INSTALLED) ## Say which Avro schemas changed since their releas
 schemas-release: $(INSTALLED) ## Record changed, compatible schemas as new versions in schemas/history
 	$(BIN)/python -m schemas release
 
+.PHONY: bench-setup
+bench-setup: setup $(QUIX_INSTALLED) ## Set up the benchmarks' peers too (Quix Streams in .venv-quix)
+
 .PHONY: bench
-bench: setup ## Run the benchmarks and print their figures
-	$(BIN)/python -m bench
+bench: bench-setup ## Run the benchmarks, print their figures and write docs/performance.md
+	$(BIN)/python -m bench --report docs/performance.md
 
 .PHONY: kafka-start
 kafka-start: setup ## Start a local broker that outlives the command
@@ -78,4 +91,4 @@ kafka-status: $(INSTALLED) ## Say whether the local broker runs
 
 .PHONY: clean
 clean: ## Remove the virtualenv and tool caches (not the Kafka cache in ~/.cache/clever-stream)
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(QUIX_VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache .hypothesis *.egg-info
