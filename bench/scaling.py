@@ -37,6 +37,9 @@ class ScalingRun:
     #: CPU seconds of the workers and the broker (NaN: not ours to read) over the stretch,
     #: over its seconds times the machine's cores: 1.0 is every core busy throughout.
     cores_busy: float
+    #: The same for every process of the machine (``/proc/stat``; NaN where there is none):
+    #: what else ran counts too.
+    machine_busy: float = float("nan")
 
     @property
     def per_partition(self) -> float:
@@ -109,17 +112,50 @@ async def measure_scaling(
             for port, running in zip(ports, children, strict=True):
                 await ready(port, running)
             together = Group(children, broker_pid)
-            broker_before = together.broker_cpu_seconds()
+            broker_before, machine_before = together.broker_cpu_seconds(), machine_cpu()
             run = await time_group(
                 offsets, group, RAW_EVENTS.name(raw_prefix), records, together,
                 most_s=config.pipeline_seconds, spawned=started,
             )  # fmt: skip
             broker_s = together.broker_cpu_seconds() - broker_before
+            machine = _busy_share(machine_before, machine_cpu())
         # The broker's CPU is read over the whole timing, a little longer than the stretch.
         cores = os.cpu_count() or 1
         busy = (run.cpu_s + broker_s) / (run.seconds * cores)
         found.append(
-            ScalingRun(workers=count, partitions=config.partitions, run=run, cores_busy=busy)
+            ScalingRun(
+                workers=count,
+                partitions=config.partitions,
+                run=run,
+                cores_busy=busy,
+                machine_busy=machine,
+            )
         )
-        logger.info("%s: %.0f events/s, cores %.0f%% busy", what, run.rate, busy * 100)
+        logger.info(
+            "%s: %.0f events/s, cores %.0f%% busy (%.0f%% with everything else)",
+            what, run.rate, busy * 100, machine * 100,
+        )  # fmt: skip
     return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU time of every core so far, in clock ticks, from ``/proc/stat``;
+    NaNs where there is none."""
+    try:
+        first = Path("/proc/stat").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return float("nan"), float("nan")
+    return cpu_ticks(first)
+
+
+def cpu_ticks(line: str) -> tuple[float, float]:
+    """(busy, total) ticks of ``/proc/stat``'s ``cpu`` line: idle and iowait are not busy;
+    guest time is already in user time."""
+    ticks = [float(field) for field in line.split()[1:]]
+    total = sum(ticks[:8])  # user nice system idle iowait irq softirq steal
+    return total - ticks[3] - ticks[4], total
+
+
+def _busy_share(before: tuple[float, float], after: tuple[float, float]) -> float:
+    total = after[1] - before[1]
+    return (after[0] - before[0]) / total if total > 0 else float("nan")

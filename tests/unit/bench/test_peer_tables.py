@@ -16,7 +16,7 @@ from bench.pipeline_config import PipelineBenchConfig
 from bench.pipeline_throughput import GroupRun, ThroughputFigures
 from bench.plots import latency_plot, throughput_plot
 from bench.replay_rate import ReplayFigures
-from bench.scaling import ScalingRun
+from bench.scaling import ScalingRun, cpu_ticks
 from bench.state_per_contact import ContactStateFigures
 
 
@@ -104,3 +104,8 @@ def test_the_pictures_are_written(tmp_path: Path) -> None:
 
     for name in ("t.png", "l.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_cpu_line_of_proc_stat_gives_busy_and_total_ticks() -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    assert cpu_ticks("cpu  100 5 50 800 20 3 2 0 7 0") == (160.0, 980.0)
