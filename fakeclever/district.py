@@ -3,7 +3,8 @@
 This is the surface tests, the demo and the benchmarks code against. Every mutation is a
 batch of its own unless made inside ``with district.batch():``, and returns the v3 events it
 appended (inside a batch they get their IDs when the batch ends). It also makes the histories
-SIS data and Clever really produce: re-sent events, contacts listing students that are gone.
+SIS data and Clever really produce: re-sent events, contacts listing students that are gone;
+and, for tests of a client's robustness, serves malformed items injected among the real ones.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fakeclever.changes import random_changes
 from fakeclever.events import Event, EventFeed, Pending, feed_order, in_batch_order
 from fakeclever.exceptions import InvalidChangeError, UnknownRecordError
 from fakeclever.ids import Space, clever_time
+from fakeclever.injected import InjectedUsers, list_entry, own_id
 from fakeclever.mutations import Change, Mutations
 from fakeclever.population import Population
 from fakeclever.records import User, relationships_of
@@ -51,6 +53,8 @@ class FakeDistrict:
         self.mutations = Mutations(self.store, now=lambda: clever_time(clock()), contacts_type=kind)
         self._batch: Change | None = None
         self._batch_deleted: set[str] = set()  # students deleted in the open batch
+        #: Entries injected into the user listings (``inject_user``).
+        self.injected_users = InjectedUsers()
 
     def __repr__(self) -> str:  # never the token
         return f"FakeDistrict(id={self.id!r})"
@@ -86,6 +90,16 @@ class FakeDistrict:
         if served is None:
             raise UnknownRecordError(f"no retained {api_version} event {after} in {self.id}")
         return served
+
+    def served_entries(self, after: str | None = None, api_version: str = "v3.0") -> list[Any]:
+        """The list entries ``GET /events`` serves after the cursor ``after`` (None: from the
+        oldest retained), as sent: events wrapped, re-sent copies and injected entries in
+        place; unknown or expired is UnknownRecordError."""
+        found = self.feed(api_version).entries_after(after)
+        if found is None:
+            raise UnknownRecordError(f"no retained {api_version} cursor {after} in {self.id}")
+        uri = lambda i: f"/{api_version}/events/{i}"  # noqa: E731
+        return [served.entry(uri) for served in found]
 
     def feed(self, api_version: str) -> EventFeed:
         """The event feed an API version reads."""
@@ -206,6 +220,36 @@ class FakeDistrict:
         copies = feed.redeliver(originals)
         logger.debug("district %s: events to re-send: %s", self.id, [e["id"] for e in copies])
         return copies
+
+    def inject_event(self, item: Any, *, wrapped: bool = True, api_version: str = "v3.0") -> Any:
+        """Clever serves ``item``, whatever it is, as it is, after the feed's events so far and
+        before the next one (inside a batch: before the batch's first event); until then at
+        the feed's end. ``wrapped``: as the list entry's ``data`` (Clever's shape), else as
+        the entry itself. Returns the list entry served.
+
+        An item with a string ``id`` of its own is a cursor (``starting_after`` pages on
+        from it, and a page may end on it), unless that ID already names something; one
+        without rides in the page of the next entry that has one, or ends the feed's last
+        page. :meth:`events`, ``ending_before`` and ``GET /events/{id}`` never show it.
+        """
+        found = own_id(list_entry(item, wrapped=wrapped, uri=""))
+        uri = f"/{api_version}/events/{found}" if found else f"/{api_version}/events"
+        entry = list_entry(item, wrapped=wrapped, uri=uri)
+        self.feed(api_version).inject(entry, found)
+        return entry
+
+    def inject_user(
+        self, item: Any, *, role: str, before: str | None = None, wrapped: bool = True
+    ) -> Any:
+        """The Data API lists ``item``, as it is, in ``role``'s listings (``/users?role=``
+        ``student`` or ``contact``, and ``/users``) just before the first listed ID at or after
+        ``before`` (None: at the listing's end), in the same page as that record. Returns the
+        list entry served. v2.1 listings and ``ending_before`` pages never show it."""
+        found = own_id(list_entry(item, wrapped=wrapped, uri=""))
+        uri = f"/v3.0/users/{found}" if found else "/v3.0/users"
+        entry = list_entry(item, wrapped=wrapped, uri=uri)
+        self.injected_users.add(entry, role=role, before=before)
+        return entry
 
     def repeat_events(self, count: int, api_version: str = "v3.0") -> list[Event]:
         """Clever sends the last ``count`` events again: new IDs, same type and data."""

@@ -9,12 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
-FaultKind = Literal["rate_limit", "server_error", "slow", "truncate", "html"]
-KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error", "slow", "truncate", "html")
+FaultKind = Literal[
+    "rate_limit", "server_error", "slow", "truncate", "html", "not_json", "envelope", "links"
+]
+KINDS: tuple[FaultKind, ...] = (
+    "rate_limit", "server_error", "slow", "truncate", "html", "not_json", "envelope", "links"
+)  # fmt: skip
+#: The body of an ``envelope`` fault unless given: a list response without its ``data``.
+NO_DATA: Any = {"links": [{"rel": "self", "uri": "/"}]}
+#: The ``links`` of a ``links`` fault unless given: a ``next`` link without a URI.
+NEXT_WITHOUT_URI: Any = [{"rel": "next"}]
+_UNSET: Any = object()
 
 
 @dataclass
@@ -28,6 +37,10 @@ class Fault:
     status: int = 503
     retry_after: float = 1.0
     delay: float = 0.0
+    #: ``envelope``: the JSON served instead of the response.
+    body: Any = None
+    #: ``links``: what replaces the response's ``links``.
+    links: Any = None
 
     def matches(self, district_id: str | None, path: str) -> bool:
         """Whether a request of this district and path is in the fault's scope."""
@@ -52,15 +65,24 @@ class Faults:
         status: int = 503,
         retry_after: float = 1.0,
         delay: float = 0.0,
+        body: Any = _UNSET,
+        links: Any = _UNSET,
     ) -> Fault:
-        """Make the next ``times`` matching requests fail this way."""
+        """Make the next ``times`` matching requests fail this way (``body``: the JSON of an
+        ``envelope`` fault; ``links``: the links of a ``links`` fault)."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
         if kind == "server_error" and status not in (500, 501, 502, 503, 504):
             raise ValueError(f"a server error is a 5xx status, not {status}")
         if times < 1 or retry_after < 0 or delay < 0:
             raise ValueError("times must be positive, retry_after and delay not negative")
-        fault = Fault(kind, times, district_id, path_prefix, status, retry_after, delay)
+        if (body is not _UNSET and kind != "envelope") or (links is not _UNSET and kind != "links"):
+            raise ValueError("body is for an envelope fault, links for a links fault")
+        fault = Fault(
+            kind, times, district_id, path_prefix, status, retry_after, delay,
+            body=NO_DATA if body is _UNSET else body,
+            links=NEXT_WITHOUT_URI if links is _UNSET else links,
+        )  # fmt: skip
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -3,7 +3,8 @@
 A list is ``{"data": [{"data": obj, "uri": ...}], "links": [...]}`` with ``self`` always,
 ``next`` unless this is the last page, and ``prev`` when the request paged from a cursor
 (API_FACTS §1). Link URIs are host-relative paths with the version and the query.
-Events page by *groups* (re-sent copies and the event they precede) that a page never splits.
+Events page by *groups* (re-sent copies and the event they precede) that a page never splits;
+so do listings with injected entries (which ride with the record after them).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ class PageRequest:
 
 
 Item = tuple[str, dict[str, Any]]  # (ID, object)
-Group = tuple[str, list[Item]]  # (cursor ID, items served together)
+#: (cursor ID, list entries served together, as sent); a last group may have no cursor.
+Group = tuple[str | None, list[Any]]
 
 
 def take(items: Iterable[Item], count: int) -> list[Item]:
@@ -107,25 +109,28 @@ def envelope(
     groups: Iterator[Group] | None = None,
 ) -> dict[str, Any]:
     """A list response: ``backward`` (newest first) serves ``ending_before``, else ``forward``
-    or, for events, ``groups`` (the cursors of the first and last group make the links)."""
-    if backward is not None:
-        page = take(backward, request.limit)[::-1]
-        more = bool(page)
-        cursors = [item_id for item_id, _ in page[:1] + page[-1:]]
-    elif groups is not None:
+    or ``groups`` of ready entries (events, listings with injected entries): the cursors of
+    the first and last group make the links."""
+    if groups is not None:
         taken, more = take_groups(groups, request.limit)
-        page = [item for _, items in taken for item in items]
-        cursors = [cursor for cursor, _ in taken[:1] + taken[-1:]]
+        entries = [entry for _, run in taken for entry in run]
+        cursors = [cursor for cursor, _ in taken if cursor is not None]
+        cursors = cursors[:1] + cursors[-1:]
     else:
-        if forward is None:
-            raise ValueError("a page needs a forward or a backward iterator")
-        page = take(forward, request.limit + 1)
-        more = len(page) > request.limit
-        page = page[: request.limit]
+        if backward is not None:
+            page = take(backward, request.limit)[::-1]
+            more = bool(page)
+        elif forward is not None:
+            page = take(forward, request.limit + 1)
+            more = len(page) > request.limit
+            page = page[: request.limit]
+        else:
+            raise ValueError("a page needs a forward or a backward iterator, or groups")
+        entries = [{"data": obj, "uri": uri(item_id)} for item_id, obj in page]
         cursors = [item_id for item_id, _ in page[:1] + page[-1:]]
     links = [{"rel": "self", "uri": request.self_uri()}]
-    if page and more:
+    if entries and more and cursors:
         links.append({"rel": "next", "uri": request.link(starting_after=cursors[-1])})
-    if page and (request.after is not None or request.before is not None):
+    if cursors and (request.after is not None or request.before is not None):
         links.append({"rel": "prev", "uri": request.link(ending_before=cursors[0])})
-    return {"data": [{"data": obj, "uri": uri(item_id)} for item_id, obj in page], "links": links}
+    return {"data": entries, "links": links}

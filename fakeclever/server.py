@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from fakeclever.district import FakeDistrict
-from fakeclever.events import Event, page_groups
+from fakeclever.events import Event, entry_groups
 from fakeclever.faults import Fault, Faults, retry_after_header
 from fakeclever.pages import PageError, PageRequest, envelope, objects
 from fakeclever.records import relationships_of, v2_student
@@ -42,6 +42,7 @@ class ServedClever(Protocol):
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _DISTRICT = web.RequestKey("district", FakeDistrict)
 _HTML = "<!DOCTYPE html><html><head><title>Clever</title></head><body>Oops</body></html>"
+_NOT_JSON = b"upstream connect error or disconnect/reset before headers"
 V3_VERSIONS = ("v3.0", "v3.1")
 _ROLES = ("contact", "district_admin", "staff", "student", "teacher")
 
@@ -118,6 +119,10 @@ async def _respond(
         return _error(fault.status, "Internal Server Error")
     if fault is not None and fault.kind == "html":
         return web.Response(text=_HTML, content_type="text/html")
+    if fault is not None and fault.kind == "not_json":
+        return web.Response(body=_NOT_JSON, content_type="application/json")
+    if fault is not None and fault.kind == "envelope":
+        return _json(fault.body)
     if fault is not None and fault.kind == "slow":
         await asyncio.sleep(fault.delay)
     if district is None:
@@ -132,6 +137,10 @@ async def _respond(
     if fault is not None and fault.kind == "truncate" and isinstance(response, web.Response):
         body = response.body if isinstance(response.body, bytes) else b"{}"
         return web.Response(body=body[: max(1, len(body) // 2)], content_type="application/json")
+    if fault is not None and fault.kind == "links" and isinstance(response, web.Response):
+        found = json.loads(response.body if isinstance(response.body, bytes) else b"{}")
+        if isinstance(found, dict) and isinstance(found.get("data"), list):
+            return _json({**found, "links": fault.links}, response.status)
     return response
 
 
@@ -168,7 +177,14 @@ async def _users(request: web.Request) -> web.Response:
         raise PageError(400, f"unknown role {role!r}")
     version = _version(request)
     segments = district.store.id_segments(role)
-    return _list(request, segments, district.store.user, lambda i: f"/{version}/users/{i}")
+    uri = lambda i: f"/{version}/users/{i}"  # noqa: E731
+    injected = district.injected_users
+    page = PageRequest.parse(request.path, request.query)
+    if page.before is None and injected.any(role):
+        listed = objects(page_ids(segments, after=page.after), district.store.user)
+        groups = injected.groups(listed, role=role, after=page.after, uri=uri)
+        return _json(envelope(page, forward=None, backward=None, groups=groups, uri=uri))
+    return _list(request, segments, district.store.user, uri)
 
 
 async def _user(request: web.Request) -> web.Response:
@@ -244,19 +260,17 @@ async def _events(request: web.Request) -> web.Response:
 
     uri = lambda i: f"/{version}/events/{i}"  # noqa: E731
     if page.before is not None:  # backward: the original events only
-        end = len(feed) if page.before == "last" else feed.position(page.before)
-        if end is None:
+        found = None if page.before == "last" else feed.locate(page.before)
+        if page.before != "last" and found is None:
             return _not_found(f"event {page.before}")
+        end = len(feed) if found is None else found[0]
         backward = ((e["id"], e) for e in feed.backward(end) if keep(e))
         return _json(envelope(page, forward=None, backward=backward, uri=uri))
-    start = 0
-    if page.after is not None:
-        at = feed.position(page.after)
-        if at is None:
-            return _not_found(f"event {page.after} (unknown or older than 30 days)")
-        start = at + 1
-    runs = page_groups(feed.served(start), keep)
-    groups = ((cursor, [(e["id"], e) for e in run]) for cursor, run in runs)
+    served = feed.entries_after(page.after)
+    if served is None:
+        return _not_found(f"event {page.after} (unknown or older than 30 days)")
+    runs = entry_groups(served, keep)
+    groups = ((cursor, [entry.entry(uri) for entry in run]) for cursor, run in runs)
     return _json(envelope(page, forward=None, backward=None, groups=groups, uri=uri))
 
 

@@ -31,10 +31,24 @@ def test_faults_queue_in_the_order_added() -> None:
     assert kinds == ["slow", "html", None]
 
 
+def test_envelope_and_links_faults_carry_what_they_serve() -> None:
+    faults = Faults()
+    assert faults.add("envelope").body == {"links": [{"rel": "self", "uri": "/"}]}
+    assert faults.add("envelope", body=None).body is None
+    assert faults.add("links").links == [{"rel": "next"}]
+    assert faults.add("links", links={"next": 1}).links == {"next": 1}
+
+
 @pytest.mark.parametrize(
     ("kind", "options"),
-    [("nope", {}), ("server_error", {"status": 404}), ("slow", {"times": 0})],
-    ids=["unknown-kind", "not-5xx", "zero-times"],
+    [
+        ("nope", {}),
+        ("server_error", {"status": 404}),
+        ("slow", {"times": 0}),
+        ("html", {"body": {}}),
+        ("envelope", {"links": []}),
+    ],
+    ids=["unknown-kind", "not-5xx", "zero-times", "body-not-envelope", "links-not-links"],
 )
 def test_nonsense_faults_are_refused(kind: str, options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=r"."):
