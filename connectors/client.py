@@ -23,6 +23,7 @@ from connectors.exceptions import (
     CleverResponseError,
     CursorExpiredError,
 )
+from connectors.mapping import usable_id
 from connectors.metrics import PollerMetrics, endpoint_of
 from connectors.pages import Page, decode_json, parse_page
 from connectors.retry import (
@@ -115,10 +116,10 @@ class CleverClient:
     async def newest_event_id(self) -> str | None:
         """The ID of the district's newest event, or None if it has none (the bookmark)."""
         page = await self.get_page("/events", {"ending_before": "last", "limit": 1})
-        if not page.items:
+        if not page.size:
             return None
-        event_id = page.items[-1].get("id")
-        if not isinstance(event_id, str) or not event_id:
+        event_id = _last_id(page)
+        if event_id is None:
             raise CleverResponseError(
                 f"GET /{self.api_version}/events for {self._label}: the newest event has no ID"
             )
@@ -173,11 +174,11 @@ class CleverClient:
                     )
                 requested = page.next_path
                 page = await self.follow(page.next_path)
-            elif page.has_links or page.size < limit or not page.items:
+            elif page.has_links or page.size < limit:
                 return
             else:
-                last_id = page.items[-1].get("id")
-                if not isinstance(last_id, str) or not last_id:
+                last_id = _last_id(page)
+                if last_id is None:
                     raise CleverResponseError(
                         f"{self._describe(requested)}: cannot page on, the last item has no ID"
                     )
@@ -270,6 +271,14 @@ class CleverClient:
 def _check_limit(limit: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer within 1..{MAX_LIMIT}, not {limit!r}")
+
+
+def _last_id(page: Page) -> str | None:
+    """The ID of the page's last entry, if that entry is an object with a usable one (paging
+    on after an earlier entry would serve the ones after it again)."""
+    if not page.items or (page.unreadable and page.unreadable[-1][0] == page.size - 1):
+        return None
+    return usable_id(page.items[-1].get("id"))
 
 
 def _query(params: Params | None) -> list[tuple[str, str]]:

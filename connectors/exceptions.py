@@ -32,5 +32,9 @@ class MalformedRecordError(CleverApiError):
     """A Clever item the poller cannot file: no ID, no type, or not an object."""
 
 
+class RecordTooLargeError(MalformedRecordError):
+    """A Clever item whose record would be larger than a Kafka record may be."""
+
+
 class PollerFencedError(CleverStreamError):
     """Another poller took over this district's transactional ID: this one must stop."""

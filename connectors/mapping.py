@@ -3,7 +3,8 @@
 Events and snapshot records keep Clever's JSON whole (``clever_json``), so nothing a district
 sent is lost; only what the stream needs to route and order (IDs, types, times) is lifted
 out. Missing or odd fields become None. Only an item that cannot be filed at all (not an
-object, no ID, no type, not representable as JSON) raises ``MalformedRecordError``.
+object, no usable ID, no type, not representable as JSON) raises ``MalformedRecordError``,
+and one whose record would not fit in a Kafka record ``RecordTooLargeError``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,32 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.exceptions import MalformedRecordError
+from connectors.exceptions import MalformedRecordError, RecordTooLargeError
 from schemas.records import RawCleverRecord
 from schemas.values import RawRecordKind, RecordSource
 
 # Unix times above this are taken as milliseconds (1e11 s is the year 5138).
 _MILLIS_THRESHOLD = 1e11
+#: The largest record the poller writes (key and value): under Kafka's defaults for one
+#: record (the producer's max.request.size, 1 MiB, and the broker's message.max.bytes), with
+#: room for the record's headers and its batch's framing. The workers' limit is the same.
+MAX_RECORD_BYTES = 1_000_000
+#: The longest ID the poller files and pages by: Clever's are 24 characters, and a cursor
+#: travels in a URL (``starting_after``), where a huge one would be refused.
+MAX_ID_CHARS = 256
+# What a record holds besides its strings, at most: enum indexes, times, counts, the header.
+_RECORD_OVERHEAD = 256
+
+
+def usable_id(value: Any) -> str | None:
+    """``value`` if it can name a Clever item, in a record and in a URL; else None.
+
+    A non-blank string of at most ``MAX_ID_CHARS`` characters, writable as UTF-8 (JSON can
+    carry lone surrogates, ``\\ud800``, which no UTF-8 text can).
+    """
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_CHARS:
+        return None
+    return value if _is_text(value) else None
 
 
 def event_record(
@@ -27,24 +48,27 @@ def event_record(
 ) -> RawCleverRecord:
     """The raw-stream record of one Clever event, as received."""
     event = _object(item, "event")
-    event_id = _required_text(event, "id", "event")
+    event_id = _required_id(event, "event")
     event_type = _required_text(event, "type", f"event {event_id}")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, Mapping) else None
-    record_id = obj.get("id") if isinstance(obj, Mapping) else None
+    record_id = usable_id(obj.get("id")) if isinstance(obj, Mapping) else None
     family = event_type.partition(".")[0].strip()
-    return RawCleverRecord(
-        district_id=district_id,
-        api_version=api_version,
-        kind=RawRecordKind.EVENT,
-        source=RecordSource.EVENTS,
-        event_id=event_id,
-        event_type=event_type,
-        record_type=family or None,
-        record_id=record_id if isinstance(record_id, str) and record_id else None,
-        created_at=parse_clever_time(event.get("created")),
-        fetched_at=_utc(fetched_at),
-        clever_json=_json(event, f"event {event_id}"),
+    return _fitting(
+        RawCleverRecord(
+            district_id=district_id,
+            api_version=api_version,
+            kind=RawRecordKind.EVENT,
+            source=RecordSource.EVENTS,
+            event_id=event_id,
+            event_type=event_type,
+            record_type=family or None,
+            record_id=record_id,
+            created_at=parse_clever_time(event.get("created")),
+            fetched_at=_utc(fetched_at),
+            clever_json=_json(event, f"event {event_id}"),
+        ),
+        f"event {event_id}",
     )
 
 
@@ -60,17 +84,20 @@ def snapshot_record(
 ) -> RawCleverRecord:
     """The raw-stream record of one Data API object read by a sync."""
     obj = _object(item, f"{record_type} record")
-    record_id = _required_text(obj, "id", f"{record_type} record")
-    return RawCleverRecord(
-        district_id=district_id,
-        api_version=api_version,
-        kind=RawRecordKind.SNAPSHOT,
-        source=source,
-        sync_id=sync_id,
-        record_type=record_type,
-        record_id=record_id,
-        fetched_at=_utc(fetched_at),
-        clever_json=_json(obj, f"{record_type} {record_id}"),
+    record_id = _required_id(obj, f"{record_type} record")
+    return _fitting(
+        RawCleverRecord(
+            district_id=district_id,
+            api_version=api_version,
+            kind=RawRecordKind.SNAPSHOT,
+            source=source,
+            sync_id=sync_id,
+            record_type=record_type,
+            record_id=record_id,
+            fetched_at=_utc(fetched_at),
+            clever_json=_json(obj, f"{record_type} {record_id}"),
+        ),
+        f"{record_type} {record_id}",
     )
 
 
@@ -181,11 +208,56 @@ def _object(item: Any, what: str) -> Mapping[str, Any]:
     return item
 
 
+def _required_id(obj: Mapping[str, Any], what: str) -> str:
+    value = obj.get("id")
+    found = usable_id(value)
+    if found is None:
+        raise MalformedRecordError(f"a Clever {what} has no id ({_describe(value)})")
+    return found
+
+
 def _required_text(obj: Mapping[str, Any], key: str, what: str) -> str:
     value = obj.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedRecordError(f"a Clever {what} has no {key} (got {type(value).__name__})")
+    if not isinstance(value, str) or not value.strip() or not _is_text(value):
+        raise MalformedRecordError(f"a Clever {what} has no {key} ({_describe(value)})")
     return value
+
+
+def _describe(value: Any) -> str:
+    """What a field held instead, without quoting it (it may be huge, or personal)."""
+    if not isinstance(value, str):
+        return f"got {type(value).__name__}"
+    if not value.strip():
+        return "got a blank str"
+    if len(value) > MAX_ID_CHARS:
+        return f"got a str of {len(value):,} characters"
+    return "got a str that is not UTF-8 text"
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _fitting(record: RawCleverRecord, what: str) -> RawCleverRecord:
+    """``record``, unless it is larger than a Kafka record may be (``RecordTooLargeError``).
+
+    A bound of its Avro encoding: each string's UTF-8 bytes and length, and the rest.
+    """
+    texts = (
+        record.district_id, record.api_version, record.sync_id, record.event_id,
+        record.event_type, record.record_type, record.record_id, record.clever_json,
+    )  # fmt: skip
+    size = _RECORD_OVERHEAD + sum(len(text.encode("utf-8")) + 5 for text in texts if text)
+    if size > MAX_RECORD_BYTES:
+        raise RecordTooLargeError(
+            f"{what[:80]} is a record of over {size:,} bytes, more than the "
+            f"{MAX_RECORD_BYTES:,} a Kafka record may hold"
+        )
+    return record
 
 
 def _json(obj: Mapping[str, Any], what: str) -> str:

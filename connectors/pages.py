@@ -2,7 +2,9 @@
 
 A list is ``{"data": [{"data": obj, "uri": ...}, ...], "links": [{"rel", "uri"}]}``: every
 item wrapped once more, ``links`` absent in some v2.1 revisions. A single object is
-``{"data": obj}``. Unknown keys are kept, not rejected: Clever adds fields over time.
+``{"data": obj}``. Unknown keys are kept, not rejected: Clever adds fields over time. A list
+entry that holds no object is kept as sent, for the poller to dead-letter; a body that is not
+a list envelope, or whose ``next`` link cannot be followed, is refused as a whole.
 """
 
 from __future__ import annotations
@@ -28,14 +30,29 @@ class Page:
     next_path: str | None
     #: Whether the response had ``links`` at all; without them, paging goes by the last ID.
     has_links: bool
-    #: List entries that held no object (dropped from ``items``, logged); they still count
-    #: towards a full page.
-    skipped: int = 0
+    #: List entries that held no object, as sent, each with its index among all entries:
+    #: left out of ``items``; they still count towards a full page.
+    unreadable: tuple[tuple[int, Any], ...] = ()
+
+    @property
+    def skipped(self) -> int:
+        """How many entries held no object."""
+        return len(self.unreadable)
 
     @property
     def size(self) -> int:
         """How many entries Clever sent, objects or not: compared with ``limit``."""
-        return len(self.items) + self.skipped
+        return len(self.items) + len(self.unreadable)
+
+    def entries(self) -> list[Any]:
+        """Every entry in Clever's order: the objects, and the unreadable entries as sent."""
+        found: list[Any] = []
+        objects = iter(self.items)
+        for index, entry in self.unreadable:
+            found += (next(objects) for _ in range(index - len(found)))
+            found.append(entry)
+        found += objects
+        return found
 
 
 def decode_json(content: bytes) -> Any:
@@ -54,27 +71,28 @@ def decode_json(content: bytes) -> Any:
 
 
 def parse_page(body: Any) -> Page:
-    """A ``Page`` from a decoded list envelope, or from a single-object envelope.
+    """A ``Page`` from a decoded list envelope.
 
-    Raises ``CleverResponseError`` if ``body`` is not ``{"data": [...]}`` or
-    ``{"data": {...}}``.
+    Raises ``CleverResponseError`` if ``body`` is not ``{"data": [...]}`` (a single object's
+    envelope ``{"data": {...}}`` included: where a list was asked, it is no page of one), or
+    if it has a ``next`` link without a URI to follow (ending the listing there would drop
+    the rest of it unseen).
     """
     if not isinstance(body, dict) or "data" not in body:
         raise CleverResponseError("body is not Clever's envelope: no top-level data")
     data = body["data"]
-    if isinstance(data, dict):
-        return Page(items=(data,), next_path=None, has_links=False)
     if not isinstance(data, list):
         raise CleverResponseError(
-            f"body is not Clever's envelope: data is {type(data).__name__}, not a list"
+            f"body is not Clever's list envelope: data is {type(data).__name__}, not a list"
         )
     items: list[dict[str, Any]] = []
-    skipped = 0
+    unreadable: list[tuple[int, Any]] = []
     for index, entry in enumerate(data):
         obj = _unwrap(entry)
         if obj is None:
-            skipped += 1
-            logger.warning("list entry %d holds no object (%s); skipped", index, _kind(entry))
+            unreadable.append((index, entry))
+            # The poller dead-letters it (and says so): a debug line here is enough.
+            logger.debug("list entry %d holds no object (%s)", index, _kind(entry))
         else:
             items.append(obj)
     links = body.get("links")
@@ -82,7 +100,7 @@ def parse_page(body: Any) -> Page:
         items=tuple(items),
         next_path=_next_path(links) if isinstance(links, list) else None,
         has_links=isinstance(links, list),
-        skipped=skipped,
+        unreadable=tuple(unreadable),
     )
 
 
@@ -116,8 +134,12 @@ def _next_path(links: list[Any]) -> str | None:
         if not isinstance(link, dict) or str(link.get("rel", "")).casefold() != "next":
             continue
         uri = link.get("uri")
-        if isinstance(uri, str) and uri.strip():
-            return _relative(uri.strip())
+        if not isinstance(uri, str) or not uri.strip():
+            raise CleverResponseError(
+                f"body is not Clever's list envelope: a next link without a URI "
+                f"({type(uri).__name__})"
+            )
+        return _relative(uri.strip())
     return None
 
 

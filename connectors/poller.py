@@ -23,10 +23,12 @@ from typing import Any, NoReturn, Protocol
 from connectors.client import CleverClient
 from connectors.exceptions import CursorExpiredError, MalformedRecordError
 from connectors.mapping import (
+    MAX_RECORD_BYTES,
     event_record,
     snapshot_record,
     sync_completed_record,
     sync_started_record,
+    usable_id,
 )
 from connectors.metrics import PollerMetrics
 from connectors.pages import Page
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 #: Students before contacts, as Clever orders creations: a contact's students exist first.
 SYNC_ROLES = ("student", "contact")
+#: What a dead letter holds besides its item's JSON, at most (error, IDs, path, times).
+_LETTER_ROOM = 4096
 
 
 class SyncCause(StrEnum):
@@ -289,17 +293,29 @@ class DistrictPoller:
         self.last_polled = self._monotonic()
         if self._metrics is not None and page.size:
             self._metrics.events_fetched.labels(self.district_id).inc(page.size)
-        if page.items:
+        stepped = 0
+        if page.size:
             now = self._clock()
             records, dead_letters, last_id = self._event_page(page, now)
-            cursor = replace(cursor, last_event_id=last_id or cursor.last_event_id, updated_at=now)
-            if page.size >= limit:
-                # More is waiting: fetch it while this page commits.
-                self._read_ahead(cursor.last_event_id)
-            await self._commit(records, cursor, dead_letters)
-            self._backlog += page.size
-        # page.size counts entries that were not objects too: a full page means more to come.
-        if page.size < limit:
+            stepped = len(records) + len(dead_letters)
+            if stepped:
+                cursor = replace(cursor, last_event_id=last_id, updated_at=now)
+                if page.size >= limit:
+                    # More is waiting: fetch it while this page commits.
+                    self._read_ahead(cursor.last_event_id)
+                await self._commit(records, cursor, dead_letters)
+                self._backlog += stepped
+            if stepped < page.size:
+                logger.warning(
+                    "district %s: %d events at the end of the page after %s have no usable "
+                    "ID; they wait for an event after them",
+                    self.district_id,
+                    page.size - stepped,
+                    cursor.last_event_id,
+                )
+        # page.size counts entries that were not objects too: a full page means more to come,
+        # unless none of it could be stepped over (polling again at once would loop).
+        if page.size < limit or not stepped:
             self._backlog = 0
             await self._idle(self._options.poll_interval_s)
         elif self._backlog > max(self._options.rollover_min_events, cursor.sync_records or 0):
@@ -366,10 +382,20 @@ class DistrictPoller:
     def _event_page(
         self, page: Page, now: datetime
     ) -> tuple[list[RawCleverRecord], list[DeadLetter], str | None]:
+        """The page's records and dead letters up to its last event with a usable ID, and
+        that ID: the cursor after them.
+
+        The cursor can step past an event only by an ID. A malformed event with an ID is
+        dead-lettered and stepped past; one without is stepped past by the next event with
+        one, so it is dead-lettered once. Those after the page's last ID are left for a
+        later page, which starts after that ID and serves them again.
+        """
+        entries = page.entries()
+        ids = [usable_id(entry.get("id")) if isinstance(entry, dict) else None for entry in entries]
+        end = max((n + 1 for n, found in enumerate(ids) if found is not None), default=0)
         records: list[RawCleverRecord] = []
         dead_letters: list[DeadLetter] = []
-        last_id: str | None = None
-        for item in page.items:
+        for item in entries[:end]:
             try:
                 record = event_record(
                     item,
@@ -379,14 +405,9 @@ class DistrictPoller:
                 )
             except MalformedRecordError as error:
                 dead_letters.append(self._dead_letter(item, error, "/events", now))
-                # An event with an ID but no type still moves the cursor past it, so the
-                # dead letter is written once; one without an ID cannot be stepped over.
-                item_id = item.get("id") if isinstance(item, dict) else None
-                last_id = item_id if isinstance(item_id, str) and item_id else last_id
                 continue
             records.append(record)
-            last_id = record.event_id
-        return records, dead_letters, last_id
+        return records, dead_letters, ids[end - 1] if end else None
 
     def _snapshot_page(
         self, page: Page, cursor: PollerCursor, source: RecordSource, now: datetime
@@ -395,7 +416,7 @@ class DistrictPoller:
         records: list[RawCleverRecord] = []
         dead_letters: list[DeadLetter] = []
         last_id: str | None = None
-        for item in page.items:
+        for item in page.entries():
             try:
                 record = snapshot_record(
                     item,
@@ -417,14 +438,21 @@ class DistrictPoller:
         self, item: Any, error: MalformedRecordError, path: str, now: datetime
     ) -> DeadLetter:
         logger.warning("district %s: a malformed item from %s: %s", self.district_id, path, error)
+        original = json.dumps(item, separators=(",", ":"), default=str).encode()
+        kept: bytes | None = original
+        message = str(error)
+        if len(original) + _LETTER_ROOM > MAX_RECORD_BYTES:
+            # Kept whole, the letter would not fit in a Kafka record either.
+            message += f"; its {len(original):,} bytes of JSON are left out of this letter"
+            kept = None
         return DeadLetter(
             stage="poller",
             error_type=type(error).__name__,
-            error_message=str(error),
+            error_message=message,
             district_id=self.district_id,
             source_url=f"/{self._api_version}{path}",
             original_key=district_key(self.district_id),
-            original_value=json.dumps(item, separators=(",", ":"), default=str).encode(),
+            original_value=kept,
             failed_at=now,
         )
 

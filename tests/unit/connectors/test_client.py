@@ -168,6 +168,55 @@ async def test_without_links_an_item_without_id_cannot_be_paged_after(
         await collect(run.client.iterate("/users", limit=2))
 
 
+async def test_without_links_a_page_ending_on_an_entry_that_is_no_object_cannot_be_paged_after(
+    make_client: HarnessFactory,
+) -> None:
+    # Paging on after "a" would serve the last entry again.
+    run = make_client(ok({"data": [{"data": {"id": "a"}}, 5]}))
+
+    with pytest.raises(CleverResponseError, match="no ID"):
+        await collect(run.client.iterate("/users", limit=2))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"data": [{"data": {"id": "a"}}], "links": [{"rel": "next"}]},
+        {"data": {"id": "a"}},
+        {"links": []},
+    ],
+    ids=["next-link-without-uri", "single-object", "no-data"],
+)
+async def test_a_list_body_that_is_not_a_list_envelope_is_retried_not_read(
+    make_client: HarnessFactory, broken: dict[str, Any]
+) -> None:
+    run = make_client(
+        ok(broken),
+        ok(envelope(users("a", "b"), next_uri="/v3.0/users?limit=2&starting_after=b")),
+        ok(envelope(users("c"))),
+    )
+
+    pages = await collect(run.client.iterate("/users", limit=2))
+
+    assert ids_of(pages) == [["a", "b"], ["c"]]
+    assert len(run.sleeps) == 1
+
+
+async def test_a_newest_event_that_is_no_object_is_no_bookmark(
+    make_client: HarnessFactory,
+) -> None:
+    # Taking it for "no event yet" would poll from Clever's oldest event after the snapshot.
+    run = make_client(
+        ok({"data": ["?"]}),
+        ok({"data": [{"data": {"type": "users.created"}}]}),
+        ok({"data": [{"data": {"id": "\ud800", "type": "users.created"}}]}),  # no URL holds it
+    )
+
+    for _ in range(3):
+        with pytest.raises(CleverResponseError, match="no ID"):
+            await run.client.newest_event_id()
+
+
 async def test_a_server_that_ignores_starting_after_is_caught(
     make_client: HarnessFactory,
 ) -> None:

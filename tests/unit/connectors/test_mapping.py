@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.exceptions import MalformedRecordError
+from connectors.exceptions import MalformedRecordError, RecordTooLargeError
 from connectors.mapping import (
+    MAX_RECORD_BYTES,
     event_record,
     parse_clever_time,
     previous_attributes,
@@ -20,6 +21,7 @@ from connectors.mapping import (
     sync_completed_record,
     sync_started_record,
 )
+from schemas.codec import default_codec
 from schemas.records import RawCleverRecord
 from schemas.values import RawRecordKind, RecordSource
 
@@ -142,6 +144,70 @@ def test_readable_text_stays_readable() -> None:
 
     assert record.clever_json is not None
     assert "Zoë" in record.clever_json
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    ["\ud800", "e" * 257, " \t", "\udfffe1"],
+    ids=["lone-surrogate", "longer-than-256", "blank", "surrogate-prefix"],
+)
+def test_an_id_that_cannot_name_an_item_in_a_record_or_a_url_is_no_id(bad_id: str) -> None:
+    for make in _both_records(event(id=bad_id)):
+        with pytest.raises(MalformedRecordError, match="has no id") as caught:
+            make()
+        assert bad_id not in str(caught.value)
+
+
+def test_a_type_that_is_no_text_is_malformed_and_an_object_id_that_is_none_is_left_out() -> None:
+    with pytest.raises(MalformedRecordError, match="has no type"):
+        event_record(event(type="users.\ud800"), **_WHERE)
+    record = event_record(event(data={"object": {"id": "\udc00"}}), **_WHERE)
+    assert record.record_id is None
+    assert default_codec().encode(record)  # every lifted field is UTF-8 text
+
+
+def test_a_record_larger_than_a_kafka_record_is_refused_and_one_that_fits_is_not() -> None:
+    codec = default_codec()
+    fits = event_record(event(note="x" * (MAX_RECORD_BYTES - 1000)), **_WHERE)
+    assert len(codec.encode(fits)) <= MAX_RECORD_BYTES
+    with pytest.raises(RecordTooLargeError, match="more than the 1,000,000"):
+        event_record(event(note="x" * MAX_RECORD_BYTES), **_WHERE)
+    # Text lifted out of the JSON counts too: a type of 600 KB is there three times.
+    with pytest.raises(RecordTooLargeError):
+        event_record(event(type="t" * 600_000), **_WHERE)
+    as_snapshot = _both_records({"id": "u1", "name": "n" * MAX_RECORD_BYTES})[1]
+    with pytest.raises(RecordTooLargeError, match="users u1"):
+        as_snapshot()
+
+
+#: Text of every kind, lone surrogates included (JSON's ``\ud800`` escapes make them).
+any_text = st.text(st.characters(categories=["L", "N", "P", "Zs", "Cc", "Cs"]), max_size=30)
+
+
+@given(
+    item=st.dictionaries(
+        st.sampled_from(EVENT_KEYS) | any_text,
+        st.none() | any_text | st.integers() | st.fixed_dictionaries({"object": messy_objects}),
+    )
+    | st.fixed_dictionaries(
+        {
+            "id": any_text,
+            "type": any_text,
+            "data": st.fixed_dictionaries({"object": st.fixed_dictionaries({"id": any_text})}),
+        }
+    )
+)
+def test_what_maps_can_be_written_and_fits_in_a_kafka_record(item: Any) -> None:
+    codec = default_codec()
+    for make in _both_records(item):
+        try:
+            record = make()
+        except MalformedRecordError:
+            continue
+        assert len(codec.encode(record)) <= MAX_RECORD_BYTES
+
+
+_WHERE: dict[str, Any] = {"district_id": "d", "api_version": "v3.0", "fetched_at": FETCHED}
 
 
 def _both_records(item: Any) -> list[Callable[[], RawCleverRecord]]:

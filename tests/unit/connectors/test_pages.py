@@ -64,10 +64,21 @@ def test_a_next_link_is_cut_to_a_path_on_our_host(uri: str, path: str) -> None:
 
 
 def test_odd_links_are_ignored() -> None:
-    links: list[Any] = ["next", {"rel": "next"}, {"rel": "next", "uri": 5}, {"uri": "/x"}]
+    links: list[Any] = ["next", {"rel": 5, "uri": "/x"}, {"uri": "/x"}, None]
 
     assert parse_page({"data": [], "links": links}).next_path is None
     assert not parse_page({"data": [], "links": {"next": "/x"}}).has_links
+
+
+@pytest.mark.parametrize(
+    "link",
+    [{"rel": "next"}, {"rel": "next", "uri": 5}, {"rel": "Next", "uri": " "}],
+    ids=["no-uri", "uri-number", "uri-blank"],
+)
+def test_a_next_link_without_a_uri_is_refused(link: dict[str, Any]) -> None:
+    # Read as the last page, it would end a snapshot's listing with the rest unseen.
+    with pytest.raises(CleverResponseError, match="next link"):
+        parse_page({"data": [{"data": {"id": "a"}}], "links": [link]})
 
 
 def test_an_unwrapped_object_is_taken_as_it_is() -> None:
@@ -76,21 +87,20 @@ def test_an_unwrapped_object_is_taken_as_it_is() -> None:
     assert parse_page({"data": [event]}).items == (event,)
 
 
-def test_entries_without_an_object_are_skipped_and_counted(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    page = parse_page({"data": ["text", None, {"data": "x"}, {"data": {"id": "ok"}}, 4]})
+def test_entries_without_an_object_are_kept_as_sent_in_their_place() -> None:
+    data: list[Any] = ["text", None, {"data": "x"}, {"data": {"id": "ok"}}, 4, {"id": "z"}]
+    page = parse_page({"data": data})
 
-    assert page.items == ({"id": "ok"},)
+    assert page.items == ({"id": "ok"}, {"id": "z"})
     assert page.skipped == 4
-    assert page.size == 5
-    assert len(caplog.records) == 4
+    assert page.size == 6
+    assert page.entries() == ["text", None, {"data": "x"}, {"id": "ok"}, 4, {"id": "z"}]
 
 
-def test_a_single_object_envelope_is_a_page_of_one() -> None:
-    assert parse_page({"data": {"id": "d1"}}) == Page(
-        items=({"id": "d1"},), next_path=None, has_links=False
-    )
+def test_a_single_object_envelope_is_no_list() -> None:
+    # Where a list was asked, taking it as a page of one would file a stray object.
+    with pytest.raises(CleverResponseError, match="data is dict, not a list"):
+        parse_page({"data": {"id": "d1"}})
     assert parse_single({"data": {"id": "d1"}}) == {"id": "d1"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -259,3 +260,102 @@ async def test_an_event_clever_sent_without_a_type_is_a_dead_letter_and_polling_
     published = [r.event_id for r in transactions.records if r.kind == RawRecordKind.EVENT]
     assert broken["id"] not in published
     assert len(published) == len(district.events()) - 1
+
+
+def letters_of(transactions: RecordingTransactions) -> list[DeadLetter]:
+    return [letter for commit in transactions.commits for letter in commit.dead_letters]
+
+
+def published_events(transactions: RecordingTransactions) -> list[str | None]:
+    return [r.event_id for r in transactions.records if r.kind == RawRecordKind.EVENT]
+
+
+async def test_list_entries_that_hold_no_event_are_dead_letters_not_dropped() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=8, contacts=20)
+    async with polling(fake, district) as (_, transactions):
+        await until_polling_after(transactions, None)
+        district.random_changes(2, seed=8)
+        served = [
+            district.inject_event(5, wrapped=False),
+            district.inject_event("users.created"),
+            district.inject_event(None),
+        ]
+        district.random_changes(2, seed=9)
+        await until_polling_after(transactions, newest(district))
+
+    letters = letters_of(transactions)
+    assert [json.loads(letter.original_value or b"") for letter in letters] == served
+    assert {letter.error_type for letter in letters} == {"MalformedRecordError"}
+    assert published_events(transactions) == [e["id"] for e in district.events()]
+
+
+async def test_an_event_without_an_id_at_the_end_is_dead_lettered_once_when_one_follows() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=9, contacts=20)
+    async with polling(fake, district) as (_, transactions):
+        await until_polling_after(transactions, None)
+        district.random_changes(2, seed=9)
+        await until_polling_after(transactions, newest(district))
+        served_before = len(fake.requests)
+        district.inject_event({"type": "users.created", "data": {"object": {"id": "u"}}})
+
+        async def polled_thrice() -> bool:
+            polls = [r for r in list(fake.requests)[served_before:] if "/events?" in r[1]]
+            return len(polls) >= 3
+
+        # Clever serves it at the end of every poll until an event comes after it.
+        await eventually(polled_thrice, timeout_s=20, what="three polls")
+        assert letters_of(transactions) == []
+        district.random_changes(1, seed=10)
+        await until_polling_after(transactions, newest(district))
+
+    [letter] = letters_of(transactions)
+    assert b"users.created" in (letter.original_value or b"")
+    assert published_events(transactions) == [e["id"] for e in district.events()]
+
+
+async def test_an_event_too_large_for_a_kafka_record_is_a_dead_letter_without_its_json() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=10, contacts=20)
+    async with polling(fake, district) as (_, transactions):
+        await until_polling_after(transactions, None)
+        district.random_changes(3, seed=10)
+        huge = district.events()[1]
+        huge["data"]["object"]["name"] = {"last": "x" * 1_100_000}
+        await until_polling_after(transactions, newest(district))
+
+    [letter] = letters_of(transactions)
+    assert letter.error_type == "RecordTooLargeError"
+    assert letter.original_value is None
+    assert "left out of this letter" in letter.error_message
+    assert huge["id"] in letter.error_message
+    published = published_events(transactions)
+    assert published == [e["id"] for e in district.events() if e is not huge]
+
+
+async def test_a_single_object_envelope_where_events_were_asked_is_retried_not_filed() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=11, contacts=20)
+    async with polling(fake, district) as (_, transactions):
+        await until_polling_after(transactions, None)
+        stray = {"data": {"id": "stray", "type": "users.created", "data": {"object": {}}}}
+        fake.faults.add("envelope", times=2, path_prefix="/v3.0/events", body=stray)
+        district.random_changes(3, seed=11)
+        await until_polling_after(transactions, newest(district))
+
+    assert letters_of(transactions) == []
+    assert published_events(transactions) == [e["id"] for e in district.events()]
+
+
+async def test_a_snapshot_page_with_a_next_link_without_uri_is_retried_the_sync_whole() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=12, contacts=40)
+    students = list(district.student_ids())
+    assert len(students) > 15  # a full first page, with a next link
+    fake.faults.add("links", times=2, path_prefix="/v3.0/users")
+    async with polling(fake, district) as (_, transactions):
+        await until_polling_after(transactions, None)
+
+    snapshot = [r.record_id for r in transactions.records if r.kind == RawRecordKind.SNAPSHOT]
+    assert snapshot == [*students, *district.contact_ids()]
