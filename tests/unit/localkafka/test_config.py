@@ -54,9 +54,7 @@ def test_a_cluster_node_replicates_three_ways_and_needs_two_copies_for_a_write()
     )
 
     assert properties["node.id"] == "2"
-    assert properties["controller.quorum.voters"] == (
-        "1@127.0.0.1:2,2@127.0.0.1:4,3@127.0.0.1:6"
-    )
+    assert properties["controller.quorum.voters"] == ("1@127.0.0.1:2,2@127.0.0.1:4,3@127.0.0.1:6")
     assert properties["listeners"] == "PLAINTEXT://127.0.0.1:3,CONTROLLER://127.0.0.1:4"
     for replication in (
         "default.replication.factor",
