@@ -181,33 +181,45 @@ def replay_table(figures: ReplayFigures) -> Table:
 
 
 def scaling_table(runs: list[ScalingRun]) -> Table:
-    """One row per group size: its rate, per worker and per partition, and the cores."""
+    """One row per group size (medians of its repeats): its rate, per worker and per
+    partition, and the cores."""
     table = Table(
         title="Scaling: one worker against two, in one group on the same partitions",
-        caption="native workers, each its own process; cores busy: the workers' and the "
-        "local broker's CPU over the stretch, over every core of the machine (100%: no "
-        "core left); machine busy: every process's (/proc/stat), what else ran included; "
-        f"goal: two at {SCALING_GOAL}x one where the cores allow",
+        caption="native workers, each its own process; medians of the repeats; cores busy: "
+        "the workers' and the local broker's CPU over the stretch, over every core of the "
+        "machine (100%: no core left); machine busy: every process's (/proc/stat), what "
+        f"else ran included; goal: two at {SCALING_GOAL}x one where the cores allow",
         box=box.SIMPLE_HEAD,
     )
     for heading in (
-        "workers", "events/s", "per worker", "per partition", "CPU ms / 1k", "cores busy",
-        "machine busy", "vs one",
+        "workers", "events/s", "min-max", "per worker", "per partition", "CPU ms / 1k",
+        "cores busy", "machine busy", "vs one",
     ):  # fmt: skip
         table.add_column(heading, justify="right")
-    one = runs[0].run.rate
-    for row in runs:
+    groups = by_workers(runs)
+    one = _median(row.run.rate for row in groups[min(groups)])
+    for workers, rows in groups.items():
+        rate = _median(row.run.rate for row in rows)
         table.add_row(
-            f"{row.workers}",
-            f"{row.run.rate:,.0f}",
-            f"{row.run.rate / row.workers:,.0f}",
-            f"{row.per_partition:,.0f}",
-            f"{row.run.cpu_ms_per_1000:,.0f}",
-            _share(row.cores_busy),
-            _share(row.machine_busy),
-            f"{row.run.rate / one:.2f}",
+            f"{workers}",
+            f"{rate:,.0f}",
+            _range(row.run.rate for row in rows),
+            f"{rate / workers:,.0f}",
+            f"{_median(row.per_partition for row in rows):,.0f}",
+            f"{_median(row.run.cpu_ms_per_1000 for row in rows):,.0f}",
+            _share(_median(row.cores_busy for row in rows)),
+            _share(_median(row.machine_busy for row in rows)),
+            f"{rate / one:.2f}",
         )
     return table
+
+
+def by_workers(runs: list[ScalingRun]) -> dict[int, list[ScalingRun]]:
+    """The runs by their group's size, smallest first."""
+    found: dict[int, list[ScalingRun]] = {}
+    for row in sorted(runs, key=lambda row: row.workers):
+        found.setdefault(row.workers, []).append(row)
+    return found
 
 
 def state_table(figures: ContactStateFigures) -> Table:
@@ -306,22 +318,27 @@ def goal_rows(figures: PeersFigures) -> list[tuple[str, str, str, str]]:
             "" if replay >= REPLAY_GOAL else f"{REPLAY_GOAL / replay:.1f}x the replay's rate",
         )
     )
-    if len(figures.scaling) >= 2:
-        one, two = figures.scaling[0], figures.scaling[1]
-        ratio = two.run.rate / one.run.rate
+    groups = by_workers(figures.scaling)
+    if len(groups) >= 2:
+        (_, ones), (_, twos) = list(groups.items())[:2]
+        one_rate = _median(row.run.rate for row in ones)
+        ratio = _median(row.run.rate for row in twos) / one_rate
+        one_cores = _median(row.cores_busy for row in ones)
+        one_machine = _median(row.machine_busy for row in ones)
+        per_partition = _median(row.per_partition for row in ones)
         # Cores taken by anything (the broker, the benchmark, other work) are not a second
         # worker's to have.
-        busiest = max(one.cores_busy, one.machine_busy)
-        full = not math.isnan(busiest) and busiest >= FULL_CORES
+        known = [share for share in (one_cores, one_machine) if not math.isnan(share)]
+        full = max(known, default=0.0) >= FULL_CORES
         verdict = "met" if ratio >= SCALING_GOAL else "missed"
         if full and ratio < SCALING_GOAL:
             verdict = "cores do not allow"
         rows.append(
             (
                 f"2 workers >= {SCALING_GOAL}x 1 where cores allow",
-                f"{ratio:.2f}x; with one worker the cores were {_share(one.machine_busy)} "
-                f"busy ({_share(one.cores_busy)} the worker's and the broker's); "
-                f"{one.per_partition:,.0f} events/s per partition",
+                f"{ratio:.2f}x; with one worker the cores were {_share(one_machine)} busy "
+                f"({_share(one_cores)} the worker's and the broker's); "
+                f"{per_partition:,.0f} events/s per partition",
                 verdict,
                 "" if verdict == "met" else "a core per worker beside the broker's",
             )

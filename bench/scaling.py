@@ -2,8 +2,9 @@
 
 For each count, a fresh group of that many workers (``python -m streams worker``, each a
 process with its own web port) is started on the throughput topic and waited for until
-every one of them is ready (the group has settled, each worker holds its partitions), then
-timed from its next commit, as the throughput benchmark times every group. Beside the
+every one of them is ready (the group has settled, each worker holds its partitions) and a
+few commit intervals more (commits a rebalance held back have landed), then timed from its
+next commit, as the throughput benchmark times every group. Beside the
 rate: the workers' CPU per 1,000 records, and how busy the machine's cores were (the
 workers' CPU and, for a local broker, the broker's, over the cores there are): a ratio
 under 2 where the cores were full says the machine, not the design, set the limit.
@@ -11,6 +12,7 @@ under 2 where the cores were full says the machine, not the design, set the limi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -25,6 +27,8 @@ from bench.pipeline_throughput import GroupRun, time_group
 from schemas.topics import RAW_EVENTS
 
 logger = logging.getLogger(__name__)
+#: Commit intervals waited for once every worker is ready, before the clock starts.
+_SETTLE_INTERVALS = 4
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,19 +52,30 @@ class ScalingRun:
 
 
 class Group:
-    """Several children timed together: checked together, their CPU summed, and the broker's
-    CPU beside theirs."""
+    """Several children timed together: checked together, their CPU summed; and, each time
+    it is read, the broker's CPU and the machine's noted beside it, so that both can be
+    taken over the very stretch the group is timed over."""
 
     def __init__(self, children: list[Child], broker_pid: int | None) -> None:
         self.children = children
         self._broker_pid = broker_pid
+        #: (perf_counter, the broker's CPU s, the machine's busy and total ticks) per read.
+        self.samples: list[tuple[float, float, tuple[float, float]]] = []
 
     def check(self) -> None:
         for running in self.children:
             running.check()
 
     def cpu_seconds(self) -> float:
+        self.samples.append((time.perf_counter(), self.broker_cpu_seconds(), machine_cpu()))
         return sum(running.cpu_seconds() for running in self.children)
+
+    def around(self, start: float, end: float) -> tuple[float, float]:
+        """The broker's CPU seconds and the machine's busy share between the reads nearest
+        to ``start`` and ``end`` (perf_counter)."""
+        first = min(self.samples, key=lambda sample: abs(sample[0] - start))
+        last = min(self.samples, key=lambda sample: abs(sample[0] - end))
+        return last[1] - first[1], _busy_share(first[2], last[2])
 
     def broker_cpu_seconds(self) -> float:
         """The local broker's CPU so far (NaN for a cluster of KAFKA_BOOTSTRAP_SERVERS)."""
@@ -86,19 +101,25 @@ async def measure_scaling(
     offsets: GroupOffsets,
     broker_pid: int | None,
 ) -> list[ScalingRun]:
-    """A fresh group per count of workers, each timed for ``config.pipeline_seconds`` at most."""
+    """A fresh group per count of workers and repeat, each timed for ``config.pipeline_seconds``
+    at most; the counts' order reverses between repeats so drift weighs on all alike."""
     found = []
-    for count in counts:
-        group = f"{tag}-x{count}"
+    order = [
+        (n, count)
+        for n in range(config.repeat)
+        for count in (counts if n % 2 == 0 else tuple(reversed(counts)))
+    ]
+    for n, count in order:
+        group = f"{tag}-x{count}-{n}"
         what = f"{count} worker(s) on {config.partitions} partitions"
         async with bounded(what, config.timeout_s), AsyncExitStack() as stack:
             started = time.perf_counter()
             children, ports = [], []
-            for n in range(count):
+            for member in range(count):
                 port = free_port()
                 settings = {
                     "CLEVER_WORKER_RAW_TOPIC_PREFIX": raw_prefix,
-                    "CLEVER_WORKER_DATA_DIR": str(folder / f"{group}-{n}"),
+                    "CLEVER_WORKER_DATA_DIR": str(folder / f"{group}-{member}"),
                     "CLEVER_WORKER_WEB_ENABLED": "true",
                     "CLEVER_WORKER_WEB_PORT": str(port),
                 }
@@ -111,15 +132,16 @@ async def measure_scaling(
                 ports.append(port)
             for port, running in zip(ports, children, strict=True):
                 await ready(port, running)
+            # Commits held back by the group's rebalance land over the next intervals: work
+            # done before the clock starts would count within it.
+            await asyncio.sleep(_SETTLE_INTERVALS * config.commit_interval_s)
             together = Group(children, broker_pid)
-            broker_before, machine_before = together.broker_cpu_seconds(), machine_cpu()
             run = await time_group(
                 offsets, group, RAW_EVENTS.name(raw_prefix), records, together,
                 most_s=config.pipeline_seconds, spawned=started,
             )  # fmt: skip
-            broker_s = together.broker_cpu_seconds() - broker_before
-            machine = _busy_share(machine_before, machine_cpu())
-        # The broker's CPU is read over the whole timing, a little longer than the stretch.
+            stretch_start = started + run.startup_s
+            broker_s, machine = together.around(stretch_start, stretch_start + run.seconds)
         cores = os.cpu_count() or 1
         busy = (run.cpu_s + broker_s) / (run.seconds * cores)
         found.append(
