@@ -17,14 +17,11 @@ from typing import Any
 
 from connectors.exceptions import MalformedRecordError, RecordTooLargeError
 from schemas.records import RawCleverRecord
+from schemas.topics import MAX_RECORD_BYTES
 from schemas.values import RawRecordKind, RecordSource
 
 # Unix times above this are taken as milliseconds (1e11 s is the year 5138).
 _MILLIS_THRESHOLD = 1e11
-#: The largest record the poller writes (key and value): under Kafka's defaults for one
-#: record (the producer's max.request.size, 1 MiB, and the broker's message.max.bytes), with
-#: room for the record's headers and its batch's framing. The workers' limit is the same.
-MAX_RECORD_BYTES = 1_000_000
 #: The longest ID the poller files and pages by: Clever's are 24 characters, and a cursor
 #: travels in a URL (``starting_after``), where a huge one would be refused.
 MAX_ID_CHARS = 256

@@ -23,7 +23,6 @@ from typing import Any, NoReturn, Protocol
 from connectors.client import CleverClient
 from connectors.exceptions import CursorExpiredError, MalformedRecordError
 from connectors.mapping import (
-    MAX_RECORD_BYTES,
     event_record,
     snapshot_record,
     sync_completed_record,
@@ -35,6 +34,7 @@ from connectors.pages import Page
 from foundation.clock import utc_now
 from schemas.keys import district_key
 from schemas.records import DeadLetter, PollerCursor, RawCleverRecord
+from schemas.topics import MAX_RECORD_BYTES
 from schemas.values import CursorPhase, RecordSource
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 # The naming rule is the foundation's (settings validate the prefix); exported here too.
 from foundation.settings import DEFAULT_PREFIX as DEFAULT_PREFIX
@@ -23,6 +24,12 @@ from schemas.records import (
     RawCleverRecord,
     ResyncRequest,
 )
+
+#: The largest record (key and value) the pipeline writes to any of its topics: under Kafka's
+#: defaults for one record (the producer's max.request.size, 1 MiB, and the broker's
+#: message.max.bytes), with room for the record's headers and its batch's framing. The poller
+#: and the workers dead-letter what would be larger rather than have Kafka refuse it.
+MAX_RECORD_BYTES: Final = 1_000_000
 
 FOREVER = -1
 _DAY_MS = 24 * 60 * 60 * 1000

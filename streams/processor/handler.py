@@ -17,6 +17,7 @@ from typing import Final
 from foundation.clock import utc_now
 from schemas.codec import Codec
 from schemas.keys import district_key
+from schemas.topics import MAX_RECORD_BYTES
 from streams.processor.exceptions import OutputTooLargeError
 from streams.processor.process import Outputs, Position, process_bytes, rejected
 from streams.processor.store import StateStore
@@ -27,10 +28,8 @@ logger = logging.getLogger(__name__)
 
 #: The outcome of a record of a district the handler is not for.
 OTHER_DISTRICT: Final = "skipped:other-district"
-#: The largest output (key and value) sent: under Kafka's defaults for one record (the
-#: producer's max.request.size, 1 MiB, and the broker's message.max.bytes), with room for
-#: the record's headers and its batch's framing.
-MAX_OUTPUT_BYTES: Final = 1_000_000
+#: The largest output (key and value) sent: the pipeline's one limit for a record.
+MAX_OUTPUT_BYTES: Final = MAX_RECORD_BYTES
 
 
 @dataclass(frozen=True, slots=True)

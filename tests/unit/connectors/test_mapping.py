@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from connectors.exceptions import MalformedRecordError, RecordTooLargeError
 from connectors.mapping import (
-    MAX_RECORD_BYTES,
     event_record,
     parse_clever_time,
     previous_attributes,
@@ -23,6 +22,7 @@ from connectors.mapping import (
 )
 from schemas.codec import default_codec
 from schemas.records import RawCleverRecord
+from schemas.topics import MAX_RECORD_BYTES
 from schemas.values import RawRecordKind, RecordSource
 
 FETCHED = datetime(2026, 3, 2, 12, 0, 0, 123000, tzinfo=UTC)
