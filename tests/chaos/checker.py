@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from fakeclever import FakeDistrict
@@ -47,6 +48,18 @@ class Verdict:
     dead_letters: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
+    def add(self, other: Verdict) -> None:
+        """Add a district's counts (``other``) to these."""
+        self.clever_events += other.clever_events
+        self.expected_changes += other.expected_changes
+        self.lost += other.lost
+        self.unexpected += other.unexpected
+        self.out_of_order_pairs += other.out_of_order_pairs
+        self.wrong_grants += other.wrong_grants
+        self.state_equals_model &= other.state_equals_model
+        self.state_equals_clever &= other.state_equals_clever
+        self.examples += other.examples[: max(0, 5 - len(self.examples))]
+
     def failures(self) -> list[str]:
         """Each broken promise, in a few words."""
         found = [
@@ -80,8 +93,10 @@ def check(
     changes: list[Message],
     state: list[Message],
     dead_letters: list[Message],
+    processes: int = 2,
 ) -> Verdict:
-    """Compare the outputs with the model and with Clever, district by district."""
+    """Compare the outputs with the model and with Clever, district by district, the
+    districts shared among ``processes`` processes (the model is slow on a long history)."""
     verdict = Verdict(raw_records=len(raw), changes=len(changes))
     for message in dead_letters:
         reason = (message.value or {}).get("error_type", "?")
@@ -90,45 +105,71 @@ def check(
     verdict.duplicated = sum(n - 1 for n in ids.values() if n > 1)
     raw_of, changes_of = _by_district(raw), _by_district(changes)
     held = _final_state(state)
-    for district in districts:
-        model = ReferenceModel()
-        expected: list[Change] = []
-        ever_granted: set[Pair] = set()
-        for message in raw_of.get(district.id, []):
-            assert message.value is not None
-            delivery = from_raw_datum(message.value)
-            verdict.clever_events += message.value["kind"] == "EVENT"
-            if delivery is not None:
-                made = feed(model, delivery)
-                expected += made
-                ever_granted |= {(c.contact_id, c.student_id) for c in made if c.kind == GRANTED}
-        actual = [from_change_datum(m.value) for m in changes_of.get(district.id, []) if m.value]
-        verdict.expected_changes += len(expected)
-        verdict.wrong_grants += sum(
-            1
-            for c in actual
-            if c.kind == GRANTED and (c.contact_id, c.student_id) not in ever_granted
+    work = [
+        DistrictOutputs(
+            district.id,
+            raw_of.get(district.id, []),
+            changes_of.get(district.id, []),
+            held.get(district.id, {}),
+            district.ground_truth(),
         )
-        _compare_pairs(verdict, district.id, per_pair(expected), per_pair(actual))
-        state_now = held.get(district.id, {})
-        if state_now != model.live:
-            verdict.state_equals_model = False
-            verdict.examples.append(f"district {district.id}: state != model")
-        truth = {
-            (contact, student): (raw_text(relationship), raw_text(contact_type))
-            for contact, student, relationship, contact_type in district.ground_truth()
-        }
-        kept = {
-            pair: (privilege.relationship_raw, privilege.contact_type_raw)
-            for pair, privilege in state_now.items()
-        }
-        if kept != truth:
-            verdict.state_equals_clever = False
-            verdict.examples.append(
-                f"district {district.id}: state != Clever: "
-                f"{len(kept.keys() - truth.keys())} pairs too many, "
-                f"{len(truth.keys() - kept.keys())} missing"
-            )
+        for district in districts
+    ]
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        for found in pool.map(check_district, work):
+            verdict.add(found)
+    return verdict
+
+
+@dataclass(frozen=True)
+class DistrictOutputs:
+    """One district's share of the topics, and what Clever holds for it."""
+
+    district_id: str
+    raw: list[Message]
+    changes: list[Message]
+    state: dict[Pair, Privilege]
+    truth: frozenset[tuple[str, str, object, object]]
+
+
+def check_district(outputs: DistrictOutputs) -> Verdict:
+    """One district's verdict (its counts only; ``check`` adds them up)."""
+    verdict = Verdict()
+    model = ReferenceModel()
+    expected: list[Change] = []
+    ever_granted: set[Pair] = set()
+    for message in outputs.raw:
+        assert message.value is not None
+        delivery = from_raw_datum(message.value)
+        verdict.clever_events += message.value["kind"] == "EVENT"
+        if delivery is not None:
+            made = feed(model, delivery)
+            expected += made
+            ever_granted |= {(c.contact_id, c.student_id) for c in made if c.kind == GRANTED}
+    actual = [from_change_datum(m.value) for m in outputs.changes if m.value]
+    verdict.expected_changes += len(expected)
+    verdict.wrong_grants += sum(
+        1 for c in actual if c.kind == GRANTED and (c.contact_id, c.student_id) not in ever_granted
+    )
+    _compare_pairs(verdict, outputs.district_id, per_pair(expected), per_pair(actual))
+    if outputs.state != model.live:
+        verdict.state_equals_model = False
+        verdict.examples.append(f"district {outputs.district_id}: state != model")
+    truth = {
+        (contact, student): (raw_text(relationship), raw_text(contact_type))
+        for contact, student, relationship, contact_type in outputs.truth
+    }
+    kept = {
+        pair: (privilege.relationship_raw, privilege.contact_type_raw)
+        for pair, privilege in outputs.state.items()
+    }
+    if kept != truth:
+        verdict.state_equals_clever = False
+        verdict.examples.append(
+            f"district {outputs.district_id}: state != Clever: "
+            f"{len(kept.keys() - truth.keys())} pairs too many, "
+            f"{len(truth.keys() - kept.keys())} missing"
+        )
     return verdict
 
 

@@ -20,6 +20,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from tests.chaos.clever import ObservedClever
 
 _TICK_S = 0.1
+#: librdkafka's syslog level for its own log lines: critical ones only.
+_CRITICAL = 2
 
 
 @dataclass
@@ -82,8 +84,10 @@ class Monitor:
             self.error = error
 
     def _follow(self) -> None:
+        # Quiet: librdkafka would print each refused connection to a killed broker.
         tail = Consumer(
             {
+                "log_level": _CRITICAL,
                 "bootstrap.servers": self.bootstrap_servers,
                 "group.id": f"chaos-monitor-{uuid.uuid4().hex}",
                 "isolation.level": "read_committed",
@@ -93,6 +97,7 @@ class Monitor:
         )
         offsets = Consumer(
             {
+                "log_level": _CRITICAL,
                 "bootstrap.servers": self.bootstrap_servers,
                 "group.id": self.group,
                 "enable.auto.commit": False,

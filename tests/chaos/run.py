@@ -209,7 +209,7 @@ async def _carry_out(
 
 def _leader(bootstrap_servers: str, topic: str, rng: random.Random) -> int:
     """The node leading a random partition of ``topic``."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "log_level": 2})
     partitions = admin.list_topics(topic, timeout=30).topics[topic].partitions
     partition = partitions[rng.choice(sorted(partitions))]
     if partition.leader < 0:

@@ -8,6 +8,7 @@ contacts and students and compares it with the set before.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -97,7 +98,23 @@ def _words(text: str) -> str:
 
 
 def privilege_from(relationship: object, contact_type: object) -> Privilege:
-    """The privilege one relationship entry gives, per the doc's table (MISSING for no key)."""
+    """The privilege one relationship entry gives, per the doc's table (MISSING for no key).
+
+    Remembered per pair of texts: the model recomputes every pair at every event, and a long
+    history (the chaos run's) would spend most of its time here.
+    """
+    try:
+        return _remembered_privilege(relationship, contact_type)
+    except TypeError:  # a list or an object where the SIS put text: not hashable
+        return _privilege_from(relationship, contact_type)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: True and 1 are different texts
+def _remembered_privilege(relationship: object, contact_type: object) -> Privilege:
+    return _privilege_from(relationship, contact_type)
+
+
+def _privilege_from(relationship: object, contact_type: object) -> Privilege:
     relationship_symbol = _symbol(relationship, _RELATIONSHIPS)
     type_symbol = _symbol(contact_type, _CONTACT_TYPES)
     if isinstance(contact_type, str) and _words(contact_type) in _RELATIONSHIP_WORDS_IN_TYPE:
