@@ -25,10 +25,12 @@ from rich.table import Table
 
 from bench.clever_sync import SyncBenchConfig, run_sync_bench
 from bench.codec_libraries import CodecFigures, run_codec_bench
+from bench.end_to_end import EndToEndConfig, run_end_to_end_bench
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
 from bench.peer_tables import (
     ceiling_table,
     checks_table,
+    end_to_end_table,
     goals_table,
     replay_table,
     scaling_table,
@@ -70,6 +72,8 @@ class Benchmark(StrEnum):
     SIZING = "sizing"
     RECOVERY = "recovery"
     PEERS = "peers"
+    #: One of the peers' steps alone: end to end from Clever's feed.
+    END_TO_END = "end-to-end"
 
 
 def main(
@@ -149,6 +153,24 @@ def main(
     state_contacts: Annotated[
         int, typer.Option(min=10, help="peers: contacts of the district whose state is weighed.")
     ] = 10_000,
+    end_to_end_events: Annotated[
+        int,
+        typer.Option(
+            min=10,
+            help="peers, end-to-end: events trickled through the fake Clever and timed per "
+            "poll interval, at least (the window spans 10 poll intervals too).",
+        ),
+    ] = 600,
+    end_to_end_poll_intervals: Annotated[
+        str,
+        typer.Option(
+            help="peers, end-to-end: the poller's poll intervals (s) to run end to end at, "
+            "comma-separated (5 is the poller's default)."
+        ),
+    ] = "1,5",
+    end_to_end_districts: Annotated[
+        int, typer.Option(min=1, help="peers, end-to-end: fake Clever districts trickling.")
+    ] = 5,
     quix_python: Annotated[
         Path, typer.Option(help="peers: the Python of Quix Streams' virtualenv.")
     ] = QUIX_PYTHON,
@@ -217,6 +239,17 @@ def main(
         state_contacts=state_contacts,
         latency_rates=tuple(float(rate) for rate in latency_rates.split(",") if rate.strip()),
         ladder_rungs=ladder_rungs,
+        end_to_end=EndToEndConfig(
+            poll_intervals=tuple(
+                float(interval)
+                for interval in end_to_end_poll_intervals.split(",")
+                if interval.strip()
+            ),
+            events=end_to_end_events,
+            districts=end_to_end_districts,
+            partitions=partitions,
+            timeout_s=timeout,
+        ),
     )
     with (
         reporting_errors(console),
@@ -279,6 +312,11 @@ def main(
                 )
             )
             _show_peers(peers, peers_config, show, page, report)
+        if only is Benchmark.END_TO_END:
+            end_to_end = asyncio.run(
+                run_end_to_end_bench(broker.bootstrap_servers, peers_config.end_to_end)
+            )
+            show(end_to_end_table(end_to_end))
     console.print(_machine(broker), highlight=False, soft_wrap=True)
     if report is not None:
         kafka = f"{broker.kafka_version} (local single-node KRaft broker on the same machine)"
@@ -309,6 +347,7 @@ def _show_peers(
         picture = picture_path(report, "latency")
         latency_plot(picture, [*figures.latency, *figures.ladder])
         page.add(picture)
+    show(end_to_end_table(figures.end_to_end))
     show(replay_table(figures.replay))
     show(scaling_table(figures.scaling))
     show(contact_state_table(figures.state))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich import box
 from rich.table import Table
 
+from bench.end_to_end_figures import GOAL_MARGIN_S, EndToEndFigures
 from bench.kafka_perf import CeilingFigures
 from bench.peer_outputs import OutputCheck
 from bench.peers import LATENCY_COMMIT_INTERVAL_S, PeersFigures
@@ -301,14 +302,7 @@ def goal_rows(figures: PeersFigures) -> list[tuple[str, str, str, str]]:
                 "" if p99 <= P99_GOAL_MS else f"{p99 - P99_GOAL_MS:,.0f} ms off the tail",
             )
         )
-    rows.append(
-        (
-            "p99 <= poll interval + 0.5 s end to end from Clever's feed",
-            "not measured by this run",
-            "not measured",
-            "a run through the fake Clever, the poller and a worker",
-        )
-    )
+    rows += end_to_end_goal_rows(figures.end_to_end)
     replay = figures.replay.rate
     rows.append(
         (
@@ -344,6 +338,74 @@ def goal_rows(figures: PeersFigures) -> list[tuple[str, str, str, str]]:
             )
         )
     return rows
+
+
+def end_to_end_goal_rows(rows: Sequence[EndToEndFigures]) -> list[tuple[str, str, str, str]]:
+    """The end-to-end goal at each poll interval measured (or a row saying it was not)."""
+    goal = f"p99 <= poll interval + {GOAL_MARGIN_S} s end to end from Clever's feed"
+    if not rows:
+        return [(goal, "not measured by this run", "not measured",
+                 "--end-to-end-poll-intervals with at least one interval")]  # fmt: skip
+    return [
+        (
+            f"{goal}, at a {row.poll_interval_s:g} s poll interval",
+            f"{_e2e_ms(row.p(99))} ms against {row.goal_ms:,.0f} ms (p50 "
+            f"{_e2e_ms(row.p(50))}, p99.9 {_e2e_ms(row.p(99.9))}, max {_e2e_ms(row.p(100))}; "
+            f"{len(row.timed):,} changes of {row.events:,} events)",
+            "met" if row.met else "missed",
+            row.to_pass(),
+        )
+        for row in rows
+    ]
+
+
+def end_to_end_table(rows: Sequence[EndToEndFigures]) -> Table:
+    """One row per poll interval: an event's ``created`` in Clever's feed -> its changes
+    readable, beside the goal, and where the time went."""
+    setting = f"{rows[0].districts} districts trickling at a steady pace; " if rows else ""
+    table = Table(
+        title="End to end: an event in Clever's feed -> its privilege change committed",
+        caption=f"{setting}the fake Clever, the poller (python -m connectors run, "
+        "CLEVER_POLLER_POLL_INTERVAL_S) and a native worker (0.1 s commits), each its own "
+        "process; events: created in the timed window (10 poll intervals at least), changed: "
+        "those of them that caused a change; per change, from its cause event's created "
+        "(stamped as the fake adds it to its feed) to a read_committed tail reading it; "
+        "wait: created -> the poller had the page (fetched_at), poller: -> the raw record "
+        "readable, worker: -> the change readable; goal: p99 <= poll interval + "
+        f"{GOAL_MARGIN_S} s; events the poller never published count as slowest; CPU: share "
+        "of one core over the window",
+        box=box.SIMPLE_HEAD,
+    )
+    for heading in (
+        "poll s", "events", "changed", "changes", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
+        "goal ms", "verdict", "wait p99", "poller p99", "worker p99", "CPU poller / worker",
+    ):  # fmt: skip
+        table.add_column(heading, justify="left" if heading == "verdict" else "right")
+    for row in rows:
+        events = f"{row.events:,} in {row.window_s:.0f} s"
+        if row.unpublished:
+            events += f" ({row.unpublished:,} unpublished)"
+        changes = f"{len(row.timed):,}"
+        if row.duplicates:
+            changes += f" ({row.duplicates:,} duplicated)"
+        table.add_row(
+            f"{row.poll_interval_s:g}",
+            events,
+            f"{row.changed:,}",
+            changes,
+            *(_e2e_ms(row.p(q)) for q in (50, 99, 99.9, 100)),
+            f"{row.goal_ms:,.0f}",
+            "met" if row.met else "missed",
+            *(_e2e_ms(row.stage_p(stage, 99)) for stage in ("wait", "poller", "worker")),
+            f"{_share(row.poller_cpu_share)} / {_share(row.worker_cpu_share)}",
+        )
+    return table
+
+
+def _e2e_ms(value: float) -> str:
+    if math.isnan(value):
+        return ""
+    return "never" if math.isinf(value) else f"{value:,.0f}"
 
 
 def ratios(runs: tuple[GroupRun, ...], to: tuple[GroupRun, ...]) -> tuple[float, ...]:

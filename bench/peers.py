@@ -12,18 +12,23 @@ In order, against one broker:
    ``latency_rates`` and then at rates 1.5 times apart, up from the highest while the worker
    keeps pace (or down, if it did not, until it does): the highest it sustained
    (``bench.pipeline.measure_latency``), at the worker's default commit interval;
-5. a replay rebuild of the throughput topic (``bench.replay_rate``);
-6. one worker against two on the same partitions (``bench.scaling``);
-7. state bytes per contact, in memory and in RocksDB (``bench.state_per_contact``).
+5. end to end from Clever's feed: the fake Clever trickling, a poller and a worker as
+   operators run them, each change timed from its cause event's ``created``, at each poll
+   interval (``bench.end_to_end``);
+6. a replay rebuild of the throughput topic (``bench.replay_rate``);
+7. one worker against two on the same partitions (``bench.scaling``);
+8. state bytes per contact, in memory and in RocksDB (``bench.state_per_contact``).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bench.end_to_end import EndToEndConfig, measure_end_to_end
+from bench.end_to_end_figures import EndToEndFigures
 from bench.kafka_perf import CeilingFigures, run_ceiling_bench
 from bench.peer_outputs import OutputCheck, check_outputs
 from bench.pipeline import LatencyFigures, measure_latency
@@ -61,6 +66,9 @@ class PeersConfig:
     latency_rates: tuple[float, ...] = (100.0, 1000.0)
     #: The most rungs the ladder climbs (0: no ladder).
     ladder_rungs: int = 6
+    #: The end-to-end runs (no poll interval: none); their partitions and bound are the
+    #: pipeline's.
+    end_to_end: EndToEndConfig = field(default_factory=EndToEndConfig)
     #: The local broker's PID (its CPU is read beside the workers'), if it is ours.
     broker_pid: int | None = None
     kafka_version: str = "4.1.1"
@@ -79,6 +87,8 @@ class PeersFigures:
     replay: ReplayFigures
     scaling: list[ScalingRun]
     state: ContactStateFigures
+    #: End to end from Clever's feed, one per poll interval.
+    end_to_end: tuple[EndToEndFigures, ...] = ()
 
     @property
     def highest_sustained(self) -> LatencyFigures | None:
@@ -125,6 +135,12 @@ async def run_peers_bench(bootstrap_servers: str, config: PeersConfig) -> PeersF
             least=min(config.latency_rates, default=0.0), tag=tag, folder=folder,
             offsets=offsets,
         )  # fmt: skip
+        end_to_end_config = replace(
+            config.end_to_end, partitions=pipeline.partitions, timeout_s=pipeline.timeout_s
+        )
+        end_to_end = await measure_end_to_end(
+            bootstrap_servers, end_to_end_config, tag=tag, folder=folder, offsets=offsets
+        )
         raw_prefix = f"{tag}-t"  # the throughput topic's, as measure_throughput names it
         raw_records = await topic_records(
             bootstrap_servers, RAW_EVENTS.name(raw_prefix), partitions=pipeline.partitions,
@@ -163,6 +179,7 @@ async def run_peers_bench(bootstrap_servers: str, config: PeersConfig) -> PeersF
         replay=replay,
         scaling=scaling,
         state=state,
+        end_to_end=end_to_end,
     )
 
 
