@@ -29,7 +29,7 @@ def main(
     events: Annotated[int, typer.Option(min=100, help="Clever events to make.")] = 100_000,
     districts: Annotated[int, typer.Option(min=2, help="Fake districts.")] = 20,
     contacts: Annotated[int, typer.Option(min=10, help="Contacts of each district.")] = 300,
-    rate: Annotated[float, typer.Option(min=1, help="Clever events a second.")] = 400.0,
+    rate: Annotated[float, typer.Option(min=1, help="Clever events a second.")] = 250.0,
     kills: Annotated[int, typer.Option(min=0, help="Kills (every kind at least once).")] = 10,
     faults: Annotated[int, typer.Option(min=0, help="Clever faults (each at least once).")] = 12,
     engine: Annotated[str, typer.Option(help="native or faust.")] = "native",

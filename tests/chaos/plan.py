@@ -63,15 +63,23 @@ def draw_plan(
     probes: int = 2,
     max_gap_s: float = 4.0,
     max_pause_s: float = 5.0,
+    in_pairs: bool = False,
 ) -> list[Action]:
     """The run's actions, in the order they happen, one at a time: each waits until the
     pipeline has caught up with the one before, so each recovery is timed alone.
 
     Every kill kind and one pair of kills, then every Clever fault, come at least once when
-    ``kills`` and ``faults`` allow; the rest are drawn at random.
+    ``kills`` and ``faults`` allow; the rest are drawn at random. ``in_pairs`` covers the
+    kill kinds with two pairs (a poller with one leader, a worker with the other): the
+    shortest plan that kills everything.
     """
     rng = random.Random(seed)  # noqa: S311 - a seeded schedule, not a secret
-    kinds: list[tuple[str, ...]] = [(kind,) for kind in KILLS] + [rng.choice(PAIRS)]
+    if in_pairs:
+        leaders = ["raw_leader", "changes_leader"]
+        rng.shuffle(leaders)
+        kinds: list[tuple[str, ...]] = [("poller", leaders[0]), ("worker", leaders[1])]
+    else:
+        kinds = [(kind,) for kind in KILLS] + [rng.choice(PAIRS)]
     rng.shuffle(kinds)
     while len(kinds) < kills:
         kinds.append(rng.choice([*((kind,) for kind in KILLS), *PAIRS]))

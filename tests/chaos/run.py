@@ -33,7 +33,7 @@ class ChaosConfig:
     events: int = 100_000
     districts: int = 20
     contacts: int = 300
-    rate: float = 400.0
+    rate: float = 250.0
     kills: int = 10
     faults: int = 12
     engine: str = "native"
@@ -41,6 +41,8 @@ class ChaosConfig:
     max_pause_s: float = 5.0
     max_gap_s: float = 4.0
     probes: int = 2
+    #: Cover the kill kinds with two pairs (see ``draw_plan``).
+    kills_in_pairs: bool = False
     #: Wait for the catch-up after each Clever fault too, and time it; if not, the next
     #: action follows the fault at once (a shorter run, its kills' recoveries less pure).
     time_faults: bool = True
@@ -90,6 +92,7 @@ async def run_chaos(
         max_pause_s=config.max_pause_s,
         max_gap_s=config.max_gap_s,
         probes=config.probes,
+        in_pairs=config.kills_in_pairs,
     )
     timeline: list[str] = []
     measured: list[Recovery] = []
