@@ -263,12 +263,42 @@ class PrivilegeEngine:
                         batches, fetch = fetch.result(), None
                         if generation == self._generation:
                             self._take_in(batches)
+                        else:
+                            await self._read_again(batches)
                     await self._process_backlogs()
                     self._start_due_commits()
         finally:
             stopping.cancel()
             if fetch is not None:
                 fetch.cancel()
+
+    async def _read_again(
+        self, batches: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        """Drop a fetch that a rebalance overtook, and read its partitions again from their
+        committed offsets.
+
+        The fetch may have returned records of the new assignment: the consumer's position
+        has moved past them, so dropping them alone would skip them for good. A committed
+        offset can only be behind what this worker has applied (a transaction's offsets
+        become visible a moment after it commits), and a record read again is recognised
+        by its position and changes nothing.
+        """
+        consumer = self._running(self._consumer)
+        for tp, messages in batches.items():
+            if not messages or tp.partition not in self._owned:
+                continue
+            offset = await consumer.committed(tp)
+            if offset is None or offset < 0:
+                await consumer.seek_to_beginning(tp)  # nothing committed: as the group starts
+            else:
+                consumer.seek(tp, offset)
+            logger.info(
+                "raw partition %d: a fetch overtaken by a rebalance was dropped; read again "
+                "from offset %s",
+                tp.partition,
+                offset if offset is not None and offset >= 0 else "0 (none committed)",
+            )
 
     def _take_in(
         self, batches: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
