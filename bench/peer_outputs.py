@@ -16,12 +16,16 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from bench.exceptions import BenchError
 from bench.pipeline import caught_up
 from bench.pipeline_config import PipelineBenchConfig, bounded
-from bench.pipeline_kafka import GroupOffsets, create_topics, publish, topic_records
+from bench.pipeline_kafka import (
+    GroupOffsets,
+    create_topics,
+    publish,
+    read_committed,
+    topic_records,
+)
 from bench.pipeline_processes import QUIX_PYTHON, Child, quix_peer, worker
 from bench.pipeline_workload import throughput_events
 from schemas.codec import default_codec
@@ -32,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 #: Raw records of the check, in districts of about 600.
 CHECK_EVENTS = 3_000
+#: How long reading an output topic back may take.
+_READ_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,24 +175,15 @@ async def read_outputs(
     return ids, len(states), tombstones, len(letters)
 
 
-async def read_values(bootstrap_servers: str, topic: str, partitions: int) -> list[bytes | None]:
+async def read_values(
+    bootstrap_servers: str, topic: str, partitions: int, *, timeout_s: float = _READ_TIMEOUT_S
+) -> list[bytes | None]:
     """Every committed value of ``topic``, partition by partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
+    found = await read_committed(
+        bootstrap_servers,
+        topic,
+        partitions=partitions,
+        timeout_s=timeout_s,
+        keep=lambda message: message.value,
     )
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        ends = await consumer.end_offsets(assigned)
-        found: list[bytes | None] = []
-        for partition in assigned:
-            while await consumer.position(partition) < ends[partition]:
-                batches = await consumer.getmany(partition, timeout_ms=500)
-                found += [message.value for message in batches.get(partition, [])]
-        return found
-    finally:
-        await consumer.stop()
+    return [value for partition in sorted(found) for value in found[partition]]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError
 
@@ -21,6 +22,8 @@ from bench.producers import transactional_producer
 from foundation.connection import KafkaConnection
 from foundation.settings import KafkaSettings
 from schemas.provision import ensure_pipeline_topics
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,27 @@ async def topic_records(
     bootstrap_servers: str, topic: str, *, partitions: int, timeout_s: float
 ) -> TopicRecords:
     """The offsets of every committed record of ``topic``, read with ``read_committed``."""
+    return TopicRecords(
+        await read_committed(
+            bootstrap_servers,
+            topic,
+            partitions=partitions,
+            timeout_s=timeout_s,
+            keep=lambda message: message.offset,
+        )
+    )
+
+
+async def read_committed(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    partitions: int,
+    timeout_s: float,
+    keep: Callable[[ConsumerRecord[bytes, bytes]], T],
+) -> dict[int, list[T]]:
+    """``keep`` of every committed record of ``topic``, by partition in offset order, read
+    with ``read_committed`` up to where the topic ends now."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         isolation_level="read_committed",
@@ -91,12 +115,12 @@ async def topic_records(
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
         ends = await consumer.end_offsets(assigned)
-        found: dict[int, list[int]] = {tp.partition: [] for tp in assigned}
+        found: dict[int, list[T]] = {tp.partition: [] for tp in assigned}
         async with asyncio.timeout(timeout_s):
             while await _behind(consumer, ends):
                 for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
-                    found[tp.partition] += [message.offset for message in messages]
-        return TopicRecords(found)
+                    found[tp.partition] += [keep(message) for message in messages]
+        return found
     finally:
         await consumer.stop()
 
