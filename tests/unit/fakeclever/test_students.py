@@ -72,7 +72,9 @@ def test_a_deleted_student_comes_back_under_its_id_and_its_contacts_grant_again(
         return {**user, "last_modified": None, "roles": {"student": role}}
 
     assert unmodified(back) == unmodified(old)
-    assert back["last_modified"] == event["created"]
+    # The record is stamped when it changes, its event when the feed takes it: the same
+    # millisecond, or a later one (equality failed now and then in CI).
+    assert back["last_modified"] <= event["created"]
     assert back["roles"]["student"]["sis_id"] == old["roles"]["student"]["sis_id"]
     assert [e["type"] for e in district.events("v2.1")] == ["students.deleted", "students.created"]
     assert district.ground_truth() == truth
