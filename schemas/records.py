@@ -91,6 +91,18 @@ class DistrictHealth:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DistrictRegistration:
+    """A district added at run time, its token encrypted (a tombstone removes it)."""
+
+    AVRO_NAME: ClassVar[str] = "dev.cleverstream.ops.DistrictRegistration"
+
+    district_id: str
+    api_version: str
+    token_ciphertext: bytes = field(repr=False)
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Privilege:
     """A contact's capacity for one student, normalised, with Clever's text."""
 
@@ -203,6 +215,7 @@ Message = (
     | PollerCursor
     | ResyncRequest
     | DistrictHealth
+    | DistrictRegistration
     | PrivilegeChange
     | PrivilegeState
     | ContactSnapshot
@@ -215,6 +228,7 @@ MESSAGE_TYPES: dict[str, type[Message]] = {
         PollerCursor,
         ResyncRequest,
         DistrictHealth,
+        DistrictRegistration,
         PrivilegeChange,
         PrivilegeState,
         ContactSnapshot,

@@ -17,6 +17,7 @@ from foundation.settings import validate_prefix as validate_prefix
 from schemas.records import (
     DeadLetter,
     DistrictHealth,
+    DistrictRegistration,
     Message,
     PollerCursor,
     PrivilegeChange,
@@ -110,6 +111,16 @@ POLLER_HEALTH = TopicSpec(
     cleanup_policy=CleanupPolicy.COMPACT,
     partitions=1,
 )
+POLLER_DISTRICTS = TopicSpec(
+    dataset="poller.districts",
+    version=1,
+    key="Clever district ID",
+    value=DistrictRegistration,
+    description="The districts added at run time (clever-stream districts add), their tokens "
+    "encrypted; a tombstone removes one. Every poller reads it whole, then follows it.",
+    cleanup_policy=CleanupPolicy.COMPACT,
+    partitions=1,
+)
 PRIVILEGE_CHANGES = TopicSpec(
     dataset="privileges.changes",
     version=1,
@@ -155,6 +166,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     POLLER_CURSORS,
     POLLER_REQUESTS,
     POLLER_HEALTH,
+    POLLER_DISTRICTS,
     PRIVILEGE_CHANGES,
     PRIVILEGE_STATE,
     DEAD_LETTERS,

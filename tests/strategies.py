@@ -11,6 +11,7 @@ from schemas.records import (
     ContactSnapshot,
     DeadLetter,
     DistrictHealth,
+    DistrictRegistration,
     Message,
     PollerCursor,
     Privilege,
@@ -104,6 +105,13 @@ MESSAGES: dict[type[Message], st.SearchStrategy[Message]] = {
         error_type=optional_texts,
         error_message=optional_texts,
         updated_at=times,
+    ),
+    DistrictRegistration: st.builds(
+        DistrictRegistration,
+        district_id=clever_ids,
+        api_version=texts,
+        token_ciphertext=st.binary(max_size=200),
+        added_at=times,
     ),
     PrivilegeChange: st.builds(
         PrivilegeChange,
