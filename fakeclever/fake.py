@@ -1,4 +1,5 @@
-"""The fake Clever as a whole: its districts (one token each), faults, request log and server."""
+"""The fake Clever as a whole: its districts (one token each), faults, request log, the pollers
+that asked (by ``User-Agent``) and server."""
 
 from __future__ import annotations
 
@@ -8,18 +9,22 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 from aiohttp import web
 
 from fakeclever.district import FakeDistrict
 from fakeclever.faults import Faults
 from fakeclever.ids import derived_hex, district_tag
+from fakeclever.pollers import MinuteCounts, Overlap, PollerLog, PollerRun
 from fakeclever.population import Population
 from fakeclever.server import build_app
 from foundation.clock import utc_now
 
 logger = logging.getLogger(__name__)
 RATE_LIMIT_PER_MINUTE = 1200
+#: ``overlapping_runs``' default: a poller comes back to a district it owns within this.
+OVERLAP_GAP_S = 120.0
 _SHUTDOWN_TIMEOUT_S = 2.0
 
 
@@ -44,9 +49,12 @@ class FakeClever:
         self.faults = Faults()
         #: (method, path and query, status) of the requests served, oldest first.
         self.requests: deque[tuple[str, str, int]] = deque(maxlen=request_log_size)
+        #: Every district, in the order added (``district()`` finds one by ID at once).
         self.districts: list[FakeDistrict] = []
+        self._by_id: dict[str, FakeDistrict] = {}
         self._by_token: dict[str, FakeDistrict] = {}
-        self._minute_counts: dict[str, tuple[int, int]] = {}
+        self._minutes = MinuteCounts()
+        self._pollers = PollerLog()
 
     def add_district(
         self,
@@ -61,7 +69,7 @@ class FakeClever:
         students, derived lazily from ``seed``: adding a million contacts is instant."""
         ordinal = len(self.districts)
         district_id = district_id or derived_hex("district", seed, ordinal)
-        if any(d.id == district_id for d in self.districts):
+        if district_id in self._by_id:
             raise ValueError(f"district {district_id} already exists")
         token = token or derived_hex("token", seed, ordinal, length=40)
         if token in self._by_token:
@@ -79,16 +87,14 @@ class FakeClever:
             studentcontacts_naming=studentcontacts_naming,
         )
         self.districts.append(district)
+        self._by_id[district_id] = district
         self._by_token[token] = district
-        logger.info("district %s added: %d contacts, %d students", district.id, contacts, students)
+        logger.debug("district %s added: %d contacts, %d students", district.id, contacts, students)
         return district
 
     def district(self, district_id: str) -> FakeDistrict:
         """A district by ID."""
-        for district in self.districts:
-            if district.id == district_id:
-                return district
-        raise KeyError(district_id)
+        return self._by_id[district_id]
 
     def district_for_token(self, token: str) -> FakeDistrict | None:
         """The district a bearer token opens, or None."""
@@ -101,9 +107,7 @@ class FakeClever:
     def rate_limit_headers(self, district: FakeDistrict) -> dict[str, str]:
         """Clever's ``X-RateLimit-*`` headers, counting this request against its minute."""
         minute = int(time.time() // 60)
-        seen_minute, used = self._minute_counts.get(district.token, (minute, 0))
-        used = used + 1 if seen_minute == minute else 1
-        self._minute_counts[district.token] = (minute, used)
+        used = self._minutes.count(district.token, minute)
         limit = self.rate_limit or RATE_LIMIT_PER_MINUTE
         return {
             "X-RateLimit-Limit": str(limit),
@@ -116,8 +120,47 @@ class FakeClever:
         """Whether an enforced rate limit is used up for this minute."""
         if self.rate_limit is None:
             return False
-        minute, used = self._minute_counts.get(district.token, (0, 0))
-        return minute == int(time.time() // 60) and used >= self.rate_limit
+        return self._minutes.used(district.token, int(time.time() // 60)) >= self.rate_limit
+
+    def record_poller(self, district: FakeDistrict, user_agent: str, at: float) -> None:
+        """A request of ``user_agent`` to ``district`` arrived at ``at`` (``time.monotonic()``)."""
+        self._pollers.record(district.id, user_agent, at)
+
+    def poller_runs(self, district_id: str) -> list[PollerRun]:
+        """The district's runs of consecutive requests by one ``User-Agent``, oldest first."""
+        return self._pollers.runs(district_id)
+
+    def overlapping_runs(
+        self, *, gap_s: float = OVERLAP_GAP_S, tolerance: int = 1
+    ) -> list[Overlap]:
+        """The districts two pollers polled at once (``fakeclever.pollers.overlaps`` says
+        how that is told from a handover): empty when every district had one owner at a time.
+
+        ``gap_s``: the longest a live poller leaves a district it owns unpolled (its idle poll
+        interval, with a margin); ``tolerance``: requests forgiven at a handover.
+        """
+        return self._pollers.overlaps(gap_s=gap_s, tolerance=tolerance)
+
+    def busiest_minute(self) -> int:
+        """The most requests one token made in one wall-clock minute, 429s included."""
+        return self._minutes.busiest()
+
+    def stats(self) -> dict[str, Any]:
+        """The request statistics as JSON (``GET /_fake/stats``): ``busiest_minute``, the
+        ``overlapping`` districts, how many districts were ``polled``, and the ``agents``."""
+        return {
+            "busiest_minute": self.busiest_minute(),
+            "overlapping": sorted({o.district_id for o in self.overlapping_runs()}),
+            "polled": len(self._pollers.districts()),
+            "agents": sorted(self._pollers.agents()),
+        }
+
+    def make_changes(self, district_id: str, count: int) -> list[str]:
+        """``count`` random changes in one district as one batch (``POST /_fake/changes``);
+        the IDs of the events made."""
+        district = self._by_id[district_id]
+        made = district.random_changes(count, seed=len(district.events()) + 1)
+        return [event["id"] for event in made]
 
     @asynccontextmanager
     async def serve(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:

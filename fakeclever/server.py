@@ -1,7 +1,10 @@
 """The HTTP side of the fake: Clever's v3.0/v3.1 and v2.1 paths on ``aiohttp.web``.
 
 One middleware does what every request shares (faults, bearer auth, rate-limit headers, the
-request log, JSON errors); the handlers only read the district. Each response body is one
+request log, which poller asked, JSON errors); the handlers only read the district. The
+fake's own controls live under ``/_fake/`` (no Clever path starts so), outside the middleware's
+auth: ``GET /_fake/stats`` (the request statistics) and ``POST /_fake/changes`` (random changes
+in one district: ``{"district_id": "...", "count": n}``). Each response body is one
 ``json.dumps``. Handlers never log tokens or personal fields, only IDs and paths.
 """
 
@@ -38,6 +41,12 @@ class ServedClever(Protocol):
 
     def record_request(self, method: str, path_qs: str, status: int) -> None: ...
 
+    def record_poller(self, district: FakeDistrict, user_agent: str, at: float) -> None: ...
+
+    def stats(self) -> dict[str, Any]: ...
+
+    def make_changes(self, district_id: str, count: int) -> list[str]: ...
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _DISTRICT = web.RequestKey("district", FakeDistrict)
@@ -45,6 +54,8 @@ _HTML = "<!DOCTYPE html><html><head><title>Clever</title></head><body>Oops</body
 _NOT_JSON = b"upstream connect error or disconnect/reset before headers"
 V3_VERSIONS = ("v3.0", "v3.1")
 _ROLES = ("contact", "district_admin", "staff", "student", "teacher")
+#: The fake's own paths: not Clever's, so never authenticated, counted or faulted.
+CONTROL_PREFIX = "/_fake/"
 
 
 def build_app(fake: ServedClever) -> web.Application:
@@ -74,8 +85,31 @@ def build_app(fake: ServedClever) -> web.Application:
         web.get("/v2.1/students/{id}", _v2_student),
         web.get("/v2.1/students/{id}/contacts", _v2_student_contacts),
     ]
+    routes += [
+        web.get(f"{CONTROL_PREFIX}stats", _stats_of(fake)),
+        web.post(f"{CONTROL_PREFIX}changes", _changes_of(fake)),
+    ]
     app.add_routes(routes)
     return app
+
+
+def _stats_of(fake: ServedClever) -> Handler:
+    async def stats(request: web.Request) -> web.StreamResponse:
+        return _json(fake.stats())
+
+    return stats
+
+
+def _changes_of(fake: ServedClever) -> Handler:
+    async def changes(request: web.Request) -> web.StreamResponse:
+        try:
+            body = await request.json()
+            made = fake.make_changes(str(body["district_id"]), int(body.get("count", 1)))
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'send {"district_id": "<a district ID>", "count": <n>}')
+        return _json({"events": made})
+
+    return changes
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -93,9 +127,14 @@ def _error(status: int, message: str) -> web.Response:
 def _middleware(fake: ServedClever) -> Any:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        arrived = time.monotonic()  # before any handler (or fault) delays the request
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         district = fake.district_for_token(token) if scheme.lower() == "bearer" else None
+        if district is not None:
+            fake.record_poller(district, request.headers.get("User-Agent", ""), arrived)
         fault = fake.faults.take(district.id if district else None, request.path)
         if fault is None and district is not None and fake.over_rate_limit(district):
             fault = Fault("rate_limit", 1, retry_after=float(60 - int(time.time()) % 60))
