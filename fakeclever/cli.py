@@ -6,6 +6,15 @@ Its one documented output is a single JSON line on stdout once it listens::
 
 That line carries the districts' bearer tokens (fake ones, derived from ``--seed`` unless
 ``--token`` is given) so a parent process can use them; nothing else prints or logs a token.
+Each district's entry says whether it trickles (``"busy"``: with ``--busy-share``, only the
+first share of them do). ``--big-contacts N`` serves one more district of ``N`` contacts, never
+trickling, under ``"big"`` beside ``"districts"``. With ``--listing PATH`` (for thousands of
+districts) the whole object is written to ``PATH`` once listening, and the line on stdout
+carries ``base_url`` and ``listing`` (the path) only.
+
+``--trickle-paused`` holds the trickle until the process gets SIGUSR1, so that a benchmark
+measures an idle stretch first. ``GET /_fake/stats`` answers the request statistics (see
+``fakeclever.server``).
 """
 
 from __future__ import annotations
@@ -14,9 +23,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import os
 import signal
 import sys
-from typing import Annotated
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -55,6 +68,25 @@ def serve(
         float | None, typer.Option(min=0.001, help="Seconds between batches of random changes.")
     ] = None,
     trickle_batch: Annotated[int, typer.Option(min=1, help="Events per trickle batch.")] = 3,
+    busy_share: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Share of the districts that trickle (the first)."),
+    ] = 1.0,
+    trickle_paused: Annotated[
+        bool,
+        typer.Option(
+            "--trickle-paused/--no-trickle-paused",
+            help="Hold the trickle until SIGUSR1 (an idle stretch first).",
+        ),
+    ] = False,
+    big_contacts: Annotated[
+        int | None,
+        typer.Option(min=1, help="One more district of this many contacts, never trickling."),
+    ] = None,
+    listing: Annotated[
+        Path | None,
+        typer.Option(help="Write the startup object here; stdout gets base_url and this path."),
+    ] = None,
     trickle_quirks: Annotated[
         bool,
         typer.Option(
@@ -81,27 +113,91 @@ def serve(
         )
         for ordinal in range(districts)
     ]
-    asyncio.run(
-        _serve(fake, made, host, port, seed, trickle_interval, trickle_batch, trickle_quirks)
+    big = None
+    if big_contacts is not None:
+        big = fake.add_district(seed=seed + districts, contacts=big_contacts)
+    plan = _Plan(
+        districts=made,
+        busy=busy_count(districts, busy_share),
+        big=big,
+        trickle_interval=trickle_interval,
+        trickle_batch=trickle_batch,
+        trickle_quirks=trickle_quirks,
+        trickle_paused=trickle_paused,
+        listing=listing,
     )
+    asyncio.run(_serve(fake, plan, host, port, seed))
 
 
-async def _serve(
-    fake: FakeClever, districts: list[FakeDistrict], host: str, port: int, seed: int,
-    trickle_interval: float | None, trickle_batch: int, trickle_quirks: bool,
-) -> None:  # fmt: skip
-    stop = asyncio.Event()
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """What ``serve`` serves and trickles."""
+
+    districts: list[FakeDistrict]
+    #: The first ``busy`` districts trickle.
+    busy: int
+    big: FakeDistrict | None
+    trickle_interval: float | None
+    trickle_batch: int
+    trickle_quirks: bool
+    trickle_paused: bool
+    listing: Path | None
+
+
+def busy_count(districts: int, share: float) -> int:
+    """How many of ``districts`` trickle at ``share``: at least one unless the share is 0."""
+    if share <= 0:
+        return 0
+    return min(districts, max(1, math.ceil(districts * share - 1e-9)))
+
+
+def startup_object(
+    base_url: str, districts: list[FakeDistrict], *, busy: int, big: FakeDistrict | None
+) -> dict[str, Any]:
+    """The startup line's object: where the fake listens, every district and its token."""
+    found: dict[str, Any] = {
+        "base_url": base_url,
+        "districts": [
+            {"id": d.id, "token": d.token, "busy": n < busy} for n, d in enumerate(districts)
+        ],
+    }
+    if big is not None:
+        found["big"] = {"id": big.id, "token": big.token}
+    return found
+
+
+def _announce(startup: dict[str, Any], listing: Path | None) -> None:
+    """The startup line on stdout; with ``listing``, the object in that file (whole before
+    it is there: written aside, then renamed) and only where it is on stdout."""
+    if listing is None:
+        print(json.dumps(startup), flush=True)
+        return
+    aside = listing.with_name(f".{listing.name}.{os.getpid()}")
+    aside.write_text(json.dumps(startup), encoding="utf-8")
+    aside.replace(listing)
+    print(json.dumps({"base_url": startup["base_url"], "listing": str(listing)}), flush=True)
+
+
+async def _serve(fake: FakeClever, plan: _Plan, host: str, port: int, seed: int) -> None:
+    stop, resume = asyncio.Event(), asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, resume.set)
+    if not plan.trickle_paused:
+        resume.set()
     async with fake.serve(host=host, port=port) as base_url:
-        listing = [{"id": d.id, "token": d.token} for d in districts]
-        print(json.dumps({"base_url": base_url, "districts": listing}), flush=True)
+        _announce(
+            startup_object(base_url, plan.districts, busy=plan.busy, big=plan.big), plan.listing
+        )
         trickle = None
-        if trickle_interval is not None:
+        if plan.trickle_interval is not None and plan.busy:
             trickle = asyncio.create_task(
-                _trickle(districts, seed, trickle_interval, trickle_batch, trickle_quirks)
-            )
+                _trickle(
+                    plan.districts[: plan.busy], seed, plan.trickle_interval,
+                    plan.trickle_batch, plan.trickle_quirks, resume=resume,
+                )
+            )  # fmt: skip
         await stop.wait()
         logger.info("stopping")
         if trickle is not None:
@@ -112,9 +208,13 @@ async def _serve(
 
 
 async def _trickle(
-    districts: list[FakeDistrict], seed: int, interval: float, batch: int, quirks: bool = False
-) -> None:
-    """A steady trickle of random changes in every district, one batch per interval."""
+    districts: list[FakeDistrict], seed: int, interval: float, batch: int, quirks: bool = False,
+    *, resume: asyncio.Event,
+) -> None:  # fmt: skip
+    """A steady trickle of random changes in every district, one batch per interval, once
+    ``resume`` is set."""
+    await resume.wait()
+    logger.info("trickling in %d districts", len(districts))
     round_ = 0
     while True:
         await asyncio.sleep(interval)
