@@ -9,13 +9,21 @@ import logging
 import time
 from collections import Counter
 from importlib.metadata import version as package_version
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, cast, get_args
 
 import typer
 from rich.console import Console
 
 from clever_stream.dead_letters import Letter, chosen, read_letters, replay_letters
 from clever_stream.demo import run_demo
+from clever_stream.districts import (
+    list_districts,
+    listing_lines,
+    read_token,
+    register_district,
+    remove_district,
+)
 from clever_stream.partitions import grow_partitions, growth_lines
 from clever_stream.replay import replay as run_replay
 from clever_stream.replay import replay_settings
@@ -24,8 +32,10 @@ from clever_stream.selfcheck import RoundTrip, transactional_round_trip
 from clever_stream.settings import CliSettings
 from clever_stream.status import read_status, status_lines
 from clever_stream.topics import definition_lines, describe_topics
+from connectors.district_tokens import fingerprint, new_key
 from connectors.service import load_settings as load_poller_settings
 from connectors.service import serve as serve_poller
+from connectors.settings import ApiVersion, PollerSettings, districts_from_file
 from fakeclever.cli import serve as fake_clever_serve
 from foundation.clock import utc_now
 from foundation.connection import KafkaConnection
@@ -48,7 +58,7 @@ from localkafka.cli import status as kafka_status
 from localkafka.cli import stop as kafka_stop
 from schemas.codec import default_codec
 from schemas.provision import ensure_pipeline_topics
-from schemas.topics import ALL_TOPICS, POLLER_CURSORS, RAW_EVENTS, SELFCHECK
+from schemas.topics import ALL_TOPICS, POLLER_CURSORS, POLLER_DISTRICTS, RAW_EVENTS, SELFCHECK
 from streams.service import run_worker
 from streams.settings import WorkerSettings
 
@@ -385,6 +395,110 @@ def _letters(settings: CliSettings) -> list[Letter]:
                 codec=default_codec(),
             )
         )
+
+
+districts_app = typer.Typer(
+    help="The districts the pollers poll, added and removed at run time (the districts "
+    "topic; tokens encrypted under CLEVER_POLLER_DISTRICTS_KEY).",
+    no_args_is_help=True,
+)
+app.add_typer(districts_app, name="districts")
+
+
+@districts_app.command("add")
+def districts_add(
+    district_id: Annotated[
+        str | None,
+        typer.Option(help="The Clever district ID; default: asked of Clever with the token."),
+    ] = None,
+    api_version: Annotated[
+        str, typer.Option(help="The Clever API version to poll it with: v3.0, v3.1 or v2.1.")
+    ] = "v3.0",
+    token_file: Annotated[
+        Path | None,
+        typer.Option(help="A file that holds the district-app token; default: read from stdin."),
+    ] = None,
+) -> None:
+    """Add a district (or replace its token); every poller starts polling it. The token is
+    read from --token-file or stdin, never from the command line."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        if api_version not in get_args(ApiVersion):
+            raise ConfigurationError(
+                f"unknown API version {api_version!r}", hint="pass v3.0, v3.1 or v2.1"
+            )
+        token = read_token(token_file)
+        kafka = _kafka(settings)
+        registration = asyncio.run(
+            register_district(
+                kafka,
+                settings,
+                token=token,
+                district_id=district_id,
+                api_version=cast("ApiVersion", api_version),
+            )
+        )
+    console.print(
+        f"Added district {registration.district_id} ({registration.api_version}, token "
+        f"{fingerprint(token)}) to {POLLER_DISTRICTS.name(settings.topic_prefix)}: every poller "
+        "polls it from its next read of the topic.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@districts_app.command("remove")
+def districts_remove(
+    district_id: Annotated[str, typer.Argument(help="The Clever district ID.")],
+) -> None:
+    """Remove a district added with `districts add`; every poller stops polling it (its
+    cursor stays: adding it again carries on where it stopped)."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        kafka = _kafka(settings)
+        asyncio.run(
+            remove_district(kafka, settings, district_id=district_id, codec=default_codec())
+        )
+    console.print(
+        f"Removed district {district_id} from {POLLER_DISTRICTS.name(settings.topic_prefix)}: "
+        "every poller stops polling it.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@districts_app.command("list")
+def districts_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Every district of every source (environment, file, districts topic): its ID, API
+    version, when it was added, where from, and its token's fingerprint (never the token)."""
+    settings = _cli_settings()
+    with reporting_errors(errors):
+        poller = read_settings(PollerSettings, what="the poller")
+        file = districts_from_file(poller.districts_file) if poller.districts_file else []
+        kafka = _kafka(settings)
+        listed = asyncio.run(
+            list_districts(kafka, settings, env=poller.districts, file=file, codec=default_codec())
+        )
+    if as_json:
+        console.print_json(json.dumps([district.as_json() for district in listed]))
+        return
+    for line in listing_lines(listed):
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@districts_app.command("key")
+def districts_key() -> None:
+    """Print a new key for CLEVER_POLLER_DISTRICTS_KEY: make it once per deployment and keep
+    it as a secret (whoever has it and the topic has every token)."""
+    console.print(new_key(), highlight=False, soft_wrap=True)
+    errors.print(
+        "Keep this key as a secret; set CLEVER_POLLER_DISTRICTS_KEY to it for the CLI and "
+        "every poller. A new key cannot read the tokens added with the old one.",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

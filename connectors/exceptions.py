@@ -38,3 +38,7 @@ class RecordTooLargeError(MalformedRecordError):
 
 class PollerFencedError(CleverStreamError):
     """Another poller took over this district's transactional ID: this one must stop."""
+
+
+class DistrictKeyError(CleverStreamError):
+    """A district's token on the districts topic cannot be decrypted with the key at hand."""

@@ -48,7 +48,19 @@ class PollerSettings(KafkaSettings):
     districts_file: Path | None = Field(
         default=None,
         description="A JSON file with the same list, for tokens mounted as secrets; "
-        "its districts are added to CLEVER_POLLER_DISTRICTS.",
+        "its districts are added to CLEVER_POLLER_DISTRICTS, and it is re-read when it changes.",
+    )
+    # Districts added and removed at run time: the file re-read, the districts topic followed
+    # (connectors/registry.py).
+    districts_refresh_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often the districts file is checked for a change, in seconds.",
+    )
+    districts_key: SecretStr | None = Field(
+        default=None,
+        description="The Fernet key that encrypts the tokens on the districts topic "
+        "(clever-stream districts key makes one); the same key for the CLI and every poller.",
     )
     base_url: str = Field(
         default="https://api.clever.com", description="Clever's API root (scheme and host)."
@@ -121,16 +133,12 @@ class PollerSettings(KafkaSettings):
         return self
 
     def all_districts(self) -> tuple[DistrictConfig, ...]:
-        """The configured districts, from the environment and from ``districts_file``."""
+        """The configured districts, from the environment and from ``districts_file`` (none is
+        fine: districts may come from the districts topic alone); a bad file is a
+        ``ConfigurationError``."""
         districts = list(self.districts)
         if self.districts_file is not None:
-            districts.extend(_districts_from_file(self.districts_file))
-        if not districts:
-            raise ConfigurationError(
-                "no district to poll",
-                hint="set CLEVER_POLLER_DISTRICTS to a JSON list of "
-                '{"token": ...} objects, or CLEVER_POLLER_DISTRICTS_FILE to such a file',
-            )
+            districts.extend(districts_from_file(self.districts_file))
         return tuple(districts)
 
     @property
@@ -140,7 +148,9 @@ class PollerSettings(KafkaSettings):
         return self.transactional_id_prefix or f"{self.topic_prefix}-poller"
 
 
-def _districts_from_file(path: Path) -> list[DistrictConfig]:
+def districts_from_file(path: Path) -> list[DistrictConfig]:
+    """The districts a districts file lists; a ``ConfigurationError`` that never quotes a token
+    if it cannot be read or holds anything else."""
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:

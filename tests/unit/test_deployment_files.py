@@ -143,6 +143,8 @@ def test_env_names_follow_prefixes_and_aliases() -> None:
         "CLEVER_STREAM_TOPIC_PARTITIONS": "topic_partitions",
         "CLEVER_STREAM_TOPIC_REPLICATION_FACTOR": "topic_replication_factor",
         "CLEVER_STREAM_KAFKA_TIMEOUT_S": "kafka_timeout_s",
+        "CLEVER_POLLER_DISTRICTS_KEY": "districts_key",
+        "CLEVER_POLLER_BASE_URL": "clever_base_url",
         **{
             f"KAFKA_{name}": f"kafka_{name.lower()}"
             for name in (

@@ -29,10 +29,13 @@ def test_districts_come_from_the_environment_and_the_file(
     assert "a" not in repr(districts[0].token)
 
 
-def test_no_district_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_configured_district_is_fine_districts_may_come_from_the_topic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("CLEVER_POLLER_DISTRICTS", raising=False)
-    with pytest.raises(ConfigurationError, match="no district to poll"):
-        PollerSettings().all_districts()
+    monkeypatch.delenv("CLEVER_POLLER_DISTRICTS_FILE", raising=False)
+
+    assert PollerSettings().all_districts() == ()
 
 
 def test_a_bad_district_entry_is_reported_without_its_token(
