@@ -26,6 +26,8 @@ from rich.table import Table
 from bench.clever_sync import SyncBenchConfig, run_sync_bench
 from bench.codec_libraries import CodecFigures, run_codec_bench
 from bench.end_to_end import EndToEndConfig, run_end_to_end_bench
+from bench.fleet import FleetConfig, run_fleet_bench
+from bench.fleet_figures import fleet_section, fleet_table, replace_section, section_of
 from bench.kafka_publish import IDEMPOTENT, PublishBenchConfig, VariantFigures, run_publish_bench
 from bench.peer_tables import (
     ceiling_table,
@@ -74,6 +76,8 @@ class Benchmark(StrEnum):
     PEERS = "peers"
     #: One of the peers' steps alone: end to end from Clever's feed.
     END_TO_END = "end-to-end"
+    #: Issue 19: one poller of thousands of districts (only when asked for: it takes long).
+    FLEET = "fleet"
 
 
 def main(
@@ -174,6 +178,19 @@ def main(
     quix_python: Annotated[
         Path, typer.Option(help="peers: the Python of Quix Streams' virtualenv.")
     ] = QUIX_PYTHON,
+    fleet_districts: Annotated[
+        str,
+        typer.Option(help="fleet: districts of one poller in each case, comma-separated."),
+    ] = "1000,10000",
+    fleet_big_contacts: Annotated[
+        int, typer.Option(min=1, help="fleet: contacts of the big district synced in phase 2.")
+    ] = 1_000_000,
+    fleet_idle_seconds: Annotated[
+        float, typer.Option(min=1, help="fleet: seconds of the idle stretch (phase 1).")
+    ] = 120.0,
+    fleet_busy_seconds: Annotated[
+        float, typer.Option(min=1, help="fleet: seconds of phase 2 at least (busy events timed).")
+    ] = 60.0,
     report: Annotated[
         Path | None,
         typer.Option(
@@ -312,6 +329,24 @@ def main(
                 )
             )
             _show_peers(peers, peers_config, show, page, report)
+        if only is Benchmark.FLEET:
+            fleet_config = FleetConfig(
+                districts=tuple(int(n) for n in fleet_districts.split(",") if n.strip()),
+                big_contacts=fleet_big_contacts,
+                idle_s=fleet_idle_seconds,
+                busy_s=fleet_busy_seconds,
+                partitions=partitions,
+                timeout_s=timeout * 6,
+            )
+            fleets = asyncio.run(run_fleet_bench(broker.bootstrap_servers, fleet_config))
+            fleet_tables = [fleet_table(figures) for figures in fleets]
+            fleet_tables += _worker_scale_step(broker.bootstrap_servers, fleet_config)
+            for table in fleet_tables:
+                console.print(table)
+            if report is not None:
+                _write_fleet_section(report, fleet_tables)
+                console.print(f"wrote the Fleet section of {report}", highlight=False)
+                report = None  # the rest of the page stays as it was
         if only is Benchmark.END_TO_END:
             end_to_end = asyncio.run(
                 run_end_to_end_bench(broker.bootstrap_servers, peers_config.end_to_end)
@@ -354,11 +389,32 @@ def _show_peers(
 
 
 def _write_report(path: Path, page: Report, *, kafka: str, quix_python: Path) -> None:
-    """The page of the run, with what it ran on and how it was started."""
+    """The page of the run, with what it ran on and how it was started; the Fleet section
+    of the page it replaces is kept (``--only fleet`` writes that one)."""
     machine = probe_machine(kafka=kafka, quix_python=quix_python)
     command = " ".join(["python -m bench", *sys.argv[1:]])
     text = render(page, machine=machine, command=command, when=datetime.now(UTC), page=path)
+    kept = section_of(path.read_text(encoding="utf-8")) if path.exists() else None
+    if kept is not None:
+        text = f"{text.rstrip()}\n\n{kept}\n"
     path.write_text(text, encoding="utf-8")
+
+
+def _write_fleet_section(path: Path, tables: list[Table]) -> None:
+    """The Fleet section of the page at ``path`` (made if missing), the rest left alone."""
+    command = " ".join(["python -m bench", *sys.argv[1:]])
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    page = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    path.write_text(replace_section(page, fleet_section(tables, command=command, when=when)),
+                    encoding="utf-8")  # fmt: skip
+
+
+def _worker_scale_step(bootstrap_servers: str, config: FleetConfig) -> list[Table]:
+    """HOOK for bench/worker_scale.py (``run_worker_scale`` and ``worker_scale_table``): the
+    workers' side of the fleet, at the same district counts. Not wired yet: that module was
+    not committed when the fleet benchmark was."""
+    del bootstrap_servers, config
+    return []
 
 
 def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
