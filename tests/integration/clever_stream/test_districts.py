@@ -115,8 +115,12 @@ async def test_a_district_added_and_removed_reaches_a_running_registry(
                 http=http,
             )
         assert added.district_id == fake_clever.district.id
+
+        async def added_seen() -> bool:
+            return token_of(registry, added.district_id) == token
+
         await eventually(
-            lambda: asyncio.sleep(0, token_of(registry, added.district_id) == token),
+            added_seen,
             timeout_s=30,
             what="the registry to see the added district",
         )
@@ -128,8 +132,12 @@ async def test_a_district_added_and_removed_reaches_a_running_registry(
         ]
 
         await remove_district(kafka, settings, district_id=added.district_id, codec=codec)
+
+        async def removal_seen() -> bool:
+            return added.district_id not in registry.current()
+
         await eventually(
-            lambda: asyncio.sleep(0, added.district_id not in registry.current()),
+            removal_seen,
             timeout_s=30,
             what="the registry to drop the removed district",
         )
@@ -272,3 +280,33 @@ def test_the_cli_adds_lists_and_removes_a_district_and_never_shows_its_token(
     assert [d["district"] for d in json.loads(after.stdout)] == ["d2"]
     for result in [no_key, key, *outputs, listed, as_json, removed, again, after]:
         assert SECRET not in result.output
+
+
+async def test_a_running_registry_picks_up_a_changed_districts_file(
+    bootstrap_servers: str, unique_name: Callable[[str], str], tmp_path: Any
+) -> None:
+    prefix = unique_name("p")
+    kafka = KafkaConnection(bootstrap_servers)
+    await ensure_pipeline_topics(kafka, cli_settings(bootstrap_servers, prefix, None), timeout_s=30)
+    path = tmp_path / "districts.json"
+    path.write_text(json.dumps([{"token": "t1", "district_id": "f1"}]), encoding="utf-8")
+    changes = Changes()
+    registry = DistrictRegistry(
+        poller_settings(
+            bootstrap_servers, prefix, None, districts_file=path, districts_refresh_s=0.05
+        ),
+        kafka=kafka,
+        codec=default_codec(),
+        on_change=changes,
+    )
+    async with running(registry):
+        await asyncio.wait_for(registry.loaded(), 30)
+        assert set(registry.current()) == {"f1"}
+        path.write_text(json.dumps([{"token": "t22", "district_id": "f2"}]), encoding="utf-8")
+
+        async def file_seen() -> bool:
+            return set(registry.current()) == {"f2"}
+
+        await eventually(file_seen, timeout_s=30, what="the registry to re-read the file")
+        assert token_of(registry, "f2") == "t22"
+        assert changes.count == 1
