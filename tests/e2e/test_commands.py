@@ -147,6 +147,8 @@ def test_clever_stream_prints_its_version(command_env: CommandEnv) -> None:
         ("kafka", "resolve"), ("fake-clever",), ("poll",), ("worker",), ("topics", "create"),
         ("topics", "list"), ("topics", "describe"), ("replay",), ("status",), ("selfcheck",),
         ("demo",), ("dead-letters",), ("dead-letters", "show"), ("dead-letters", "replay"),
+        ("districts",), ("districts", "add"), ("districts", "remove"), ("districts", "list"),
+        ("districts", "key"),
     ],
     ids=lambda args: "-".join(args) or "clever-stream",
 )  # fmt: skip
