@@ -1,6 +1,6 @@
 """Kafka's default partitioner (murmur2 of the key), in native code.
 
-The engine sends its outputs with an explicit partition, the one Kafka's default
+The engine and the poller send with an explicit partition, the one Kafka's default
 partitioner (Java's and aiokafka's alike) gives the key, so that the records of a key land
 where any Kafka client would put them: downstream consumers and compaction rely on that.
 The hash is ``murmurhash2``'s (Kafka's murmur2 is MurmurHash2 with Kafka's seed), native

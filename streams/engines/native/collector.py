@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from streams.engines.native.partitioning import partition_for
+from schemas.partitioning import partition_for
 from streams.processor.handler import Output
 
 #: A filled batch: the builder, its topic and partition.
