@@ -6,8 +6,8 @@ reach a task that holds none of their state, perhaps before their older records 
 So the growth happens while nothing moves (docs/decisions/0022-growing-partitions.md):
 
 1. the worker group has no live member: the workers are stopped;
-2. every poller of the deployment is fenced (its districts' transactional IDs are taken
-   over), so a poller still running writes nothing more to the raw topic;
+2. every poller of the deployment is fenced (its shards' transactional IDs are taken over),
+   so a poller still running writes nothing more to the raw topic;
 3. the group has committed every raw record: the workers drained the topic before they
    stopped;
 4. the raw topic and the group's changelogs grow to the new count;
@@ -22,18 +22,18 @@ run that failed part-way can be run again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions
-from aiokafka.partitioner import DefaultPartitioner
 
+from connectors.publisher import shard_transactional_id
 from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, ConfigurationError
 from foundation.kafka_errors import kafka_errors, retrying
 from foundation.reading import group_offsets, partition_counts, read_committed, read_latest
 from schemas.keys import district_key
+from schemas.partitioning import partition_for
 from streams.engines.changelogs import ChangelogTopic, changelog_topics
 
 #: Pollers fenced at once: each is a producer's start and one InitProducerId.
@@ -97,8 +97,7 @@ class GrowthPlan:
 def partition_of(district_id: str, partitions: int) -> int:
     """The raw partition of ``district_id`` among ``partitions``: Kafka's default partitioner
     on its key, as the poller's producer computes it."""
-    every = list(range(partitions))
-    return int(DefaultPartitioner()(district_key(district_id), every, every))
+    return partition_for(district_key(district_id), partitions)
 
 
 async def grow_partitions(
@@ -127,7 +126,8 @@ async def grow_partitions(
         await _refuse_undrained(kafka, raw_topic, group_id, counts[raw_topic])
         fenced = 0
         if not dry_run:
-            fenced = await _fence_pollers(kafka, poller_id_prefix, districts)
+            shards = (await partition_counts(kafka, [cursors_topic])).get(cursors_topic, 0)
+            fenced = await _fence_pollers(kafka, poller_id_prefix, shards)
             await _refuse_undrained(kafka, raw_topic, group_id, counts[raw_topic])
         present = [changelog for changelog in changelogs if changelog.name in counts]
         moves, unknown = await _state_moves(kafka, present, counts, target)
@@ -191,16 +191,16 @@ async def _polled_districts(kafka: KafkaConnection, cursors_topic: str) -> set[s
     return {key.decode("utf-8") for key in latest}
 
 
-async def _fence_pollers(kafka: KafkaConnection, prefix: str, districts: Iterable[str]) -> int:
-    """Take over each district's poller transactional ID: a poller still running fails its
-    next commit and stops polling the district, and its open transaction is aborted."""
+async def _fence_pollers(kafka: KafkaConnection, prefix: str, shards: int) -> int:
+    """Take over each shard's poller transactional ID: a poller still running fails its next
+    commit and stops polling the shard's districts, and its open transaction is aborted."""
     limit = asyncio.Semaphore(_FENCING_AT_ONCE)
 
-    async def fence(district_id: str) -> None:
+    async def fence(shard: int) -> None:
         async with limit:
             producer = AIOKafkaProducer(
                 **kafka.client_options(),
-                transactional_id=f"{prefix}-{district_id}",
+                transactional_id=shard_transactional_id(prefix, shard),
                 enable_idempotence=True,
                 acks="all",
             )
@@ -212,9 +212,8 @@ async def _fence_pollers(kafka: KafkaConnection, prefix: str, districts: Iterabl
             finally:
                 await producer.stop()
 
-    chosen = sorted(districts)
-    await asyncio.gather(*(fence(district_id) for district_id in chosen))
-    return len(chosen)
+    await asyncio.gather(*(fence(shard) for shard in range(shards)))
+    return shards
 
 
 async def _refuse_undrained(
@@ -362,7 +361,7 @@ def growth_lines(plan: GrowthPlan, *, dry_run: bool, seconds: float) -> list[str
     ]
     lines += [f"  {topic}: {count} -> {plan.target}" for topic, count in plan.growing.items()]
     if not dry_run:
-        lines.append(f"Fenced the pollers of {plan.fenced} districts.")
+        lines.append(f"Fenced the pollers of {plan.fenced} shards.")
     moving = plan.moving
     lines.append(
         f"{'Would move' if dry_run else 'Moved'} the state of {len(moving)} of "

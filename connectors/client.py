@@ -1,8 +1,9 @@
 """The Clever API client of one district: paging, the Events API, and the Data API sync.
 
 Every district has its own ``CleverClient`` (its token, API version and label) over the
-process's one shared ``httpx.AsyncClient``. Requests carry the token in their own
-``Authorization`` header; logs and errors name the district and the path, never the token.
+process's one shared ``httpx.AsyncClient`` and its one ``TokenPacer``. Requests carry the
+token in their own ``Authorization`` header; logs and errors name the district and the path,
+never the token.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from connectors.exceptions import (
 )
 from connectors.mapping import usable_id
 from connectors.metrics import PollerMetrics, endpoint_of
+from connectors.pacing import TokenPacer
 from connectors.pages import Page, decode_json, parse_page
 from connectors.retry import (
     RetryableFailure,
@@ -61,6 +63,7 @@ class CleverClient:
         district_label: str | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         metrics: PollerMetrics | None = None,
+        pacer: TokenPacer | None = None,
     ) -> None:
         if not _TOKEN_CHARS.fullmatch(token):
             # Say nothing of the value: it is a secret even when malformed.
@@ -75,6 +78,7 @@ class CleverClient:
         self._label = f"district {district_label}" if district_label else "a district"
         self._sleep = sleep if sleep is not None else asyncio.sleep
         self._metrics = metrics
+        self._pacer = pacer
 
     def __repr__(self) -> str:
         return f"CleverClient({self._label}, {self.api_version})"
@@ -202,6 +206,8 @@ class CleverClient:
         endpoint = endpoint_of(target)
 
         async def attempt() -> Page:
+            if self._pacer is not None:
+                await self._pacer.wait_turn(self._token)
             started = time.perf_counter()
             try:
                 response = await self._http.send(request())
@@ -224,6 +230,9 @@ class CleverClient:
             self._metrics.responses.labels(status).inc()
 
     def _retried(self, failure: RetryableFailure) -> None:
+        if self._pacer is not None and failure.status == 429 and failure.retry_after_s:
+            # Every request of the token waits, not only this one's next attempt.
+            self._pacer.hold(self._token, min(failure.retry_after_s, self._retry.max_retry_after_s))
         if self._metrics is not None:
             status = "none" if failure.status is None else str(failure.status)
             self._metrics.retries.labels(status).inc()

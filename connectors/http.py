@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 
-_USER_AGENT = "clever-stream/0.1"
+_PRODUCT = "clever-stream-poller/0.1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,6 +24,9 @@ class HttpOptions:
     pool_timeout_s: float = 10.0
     max_connections: int = 20
     max_keepalive_connections: int = 10
+    #: Names this poller in its User-Agent, so Clever's logs (and the fake's) tell the
+    #: pollers of a fleet apart.
+    instance_id: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("connect_timeout_s", "read_timeout_s", "pool_timeout_s"):
@@ -35,6 +38,11 @@ class HttpOptions:
             raise ValueError("max_keepalive_connections must be within 0..max_connections")
         if not self.base_url.startswith(("https://", "http://")):
             raise ValueError("base_url must be an http(s) URL")
+
+
+def user_agent(instance_id: str | None) -> str:
+    """``clever-stream-poller/<version> (<instance id>)``, or without the instance."""
+    return f"{_PRODUCT} ({instance_id})" if instance_id else _PRODUCT
 
 
 def new_http_client(
@@ -58,7 +66,7 @@ def new_http_client(
             max_connections=options.max_connections,
             max_keepalive_connections=options.max_keepalive_connections,
         ),
-        headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
+        headers={"Accept": "application/json", "User-Agent": user_agent(options.instance_id)},
         follow_redirects=False,
         transport=transport,
     )

@@ -103,6 +103,21 @@ class PollerMetrics:
             ["district"],
             registry=r,
         )
+        self.districts_owned = Gauge(
+            "clever_poller_districts_owned",
+            "Districts of the shards this poller owns (or not known yet).",
+            registry=r,
+        )
+        self.shards_owned = Gauge(
+            "clever_poller_shards_owned",
+            "Shards (cursor topic partitions) this poller owns and publishes for.",
+            registry=r,
+        )
+        self.tasks = Gauge(
+            "clever_poller_tasks",
+            "asyncio tasks of the poller process: bounded by its slots and shards.",
+            registry=r,
+        )
         r.register(_CursorAge(self))
 
     def committed(

@@ -1,9 +1,15 @@
-"""One district's loop: sync from the Data API, then poll events, each page one transaction.
+"""One district's steps: sync from the Data API, then poll events, each page one transaction.
 
 The seeds' recommended flow: bookmark the newest event, take a snapshot from the Data API
 between SYNC_STARTED and SYNC_COMPLETED control records, then poll ``starting_after`` the
 bookmark. Every page is committed together with the cursor that follows it, so the cursor in
 Kafka always says exactly what Kafka holds: a restart carries on from it, mid-sync or not.
+
+A district moves one page per :meth:`DistrictPoller.step`, which says how long to wait before
+the next: the fleet's scheduler steps thousands of districts with a few slots, so a district
+in a million-record sync takes its turn page by page beside the idle ones. Polling adapts: a
+district with recent events is polled every ``poll_interval_s``; one quiet for longer than
+``active_for_s`` is polled less and less often, up to every ``idle_poll_interval_s``.
 """
 
 from __future__ import annotations
@@ -71,6 +77,10 @@ class PollOptions:
     """The timing and sizes of one district's loop."""
 
     poll_interval_s: float = 5.0
+    #: How long after its last event a district counts as active (polled every interval).
+    active_for_s: float = 300.0
+    #: The longest wait between polls of a quiet district: its first new event waits no longer.
+    idle_poll_interval_s: float = 60.0
     events_page_size: int = 1000
     snapshot_page_size: int = 10_000
     rollover_min_events: int = 10_000
@@ -79,7 +89,7 @@ class PollOptions:
 
 
 class DistrictPoller:
-    """Moves one district from its cursor onwards, forever; a thin loop around the client."""
+    """Moves one district from its cursor onwards, a page per step; a thin layer on the client."""
 
     def __init__(
         self,
@@ -88,6 +98,8 @@ class DistrictPoller:
         district_id: str,
         transactions: Transactions,
         options: PollOptions,
+        cursor: PollerCursor | None = None,
+        on_wake: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
         new_sync_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         resync_request_id: str | None = None,
@@ -111,6 +123,15 @@ class DistrictPoller:
         self._new_sync_id = new_sync_id
         self._api_version = client.api_version
         self._wake = asyncio.Event()
+        self._on_wake = on_wake
+        #: The cursor of the last commit (or the one the district started from).
+        self.cursor = cursor
+        self._begun = False
+        # The snapshot pages of the sync role under way, fetched one ahead.
+        self._pages: AsyncGenerator[Page, None] | None = None
+        # When the district last had an event (monotonic), and its current quiet wait.
+        self._last_event_at: float | None = None
+        self._quiet_wait = options.poll_interval_s
         self._resync_reason: str | None = None
         # Events read since the district was last caught up: a rollover shows as a backlog.
         self._backlog = 0
@@ -133,36 +154,53 @@ class DistrictPoller:
         if request_id is not None:
             self._pending_request = request_id
         self._wake.set()
+        if self._on_wake is not None:
+            self._on_wake()
 
     def has_taken_up(self, request_id: str) -> bool:
         """Whether the operator's request ``request_id`` was taken up, or is about to be."""
         return request_id in (self.resync_request_id, self._pending_request)
 
-    async def run(self, cursor: PollerCursor | None) -> NoReturn:
-        """Carry on from ``cursor`` (None: the district is new) until cancelled."""
+    async def run(self) -> NoReturn:
+        """Step until cancelled, waiting between steps as they say (or until a resync request)."""
         try:
-            await self._run(cursor)
+            while True:
+                await self._idle(await self.step())
         finally:
-            self.close()
+            await self.close()
 
-    async def _run(self, cursor: PollerCursor | None) -> NoReturn:
-        if cursor is None:
-            # A first sync takes up a request made before it, too.
-            self._resync_reason = None
-            cursor = await self._start_sync(RecordSource.SYNC, "first start", SyncCause.FIRST_SYNC)
-        elif self._silently_expired(cursor):
-            self.request_resync(
-                "no event seen and the cursor is older than Clever's window",
-                cause=SyncCause.WINDOW_PASSED,
-            )
-        while True:
-            if self._resync_reason is not None:
-                reason, self._resync_reason = self._resync_reason, None
-                cursor = await self._start_sync(RecordSource.RESYNC, reason, self._resync_cause)
-            elif cursor.phase == CursorPhase.SYNCING:
-                cursor = await self._sync_role(cursor)
-            else:
-                cursor = await self._poll_once(cursor)
+    async def step(self) -> float:
+        """One unit of work: start a sync, publish one snapshot page, or poll one events page.
+
+        Returns the seconds to wait before the next step: 0 while there is more to read.
+        """
+        if not self._begun:
+            self._begun = True
+            if self.cursor is None:
+                # A first sync takes up a request made before it, too.
+                self._resync_reason = None
+                self.cursor = await self._start_sync(
+                    RecordSource.SYNC, "first start", SyncCause.FIRST_SYNC
+                )
+                return 0.0
+            if self._silently_expired(self.cursor):
+                self.request_resync(
+                    "no event seen and the cursor is older than Clever's window",
+                    cause=SyncCause.WINDOW_PASSED,
+                )
+        cursor = self.cursor
+        if cursor is None:  # pragma: no cover - a begun poller always has a cursor
+            raise RuntimeError(f"district {self.district_id}: stepped without a cursor")
+        if self._resync_reason is not None:
+            await self._close_pages()
+            reason, self._resync_reason = self._resync_reason, None
+            self.cursor = await self._start_sync(RecordSource.RESYNC, reason, self._resync_cause)
+            return 0.0
+        if cursor.phase == CursorPhase.SYNCING:
+            self.cursor = await self._sync_page(cursor)
+            return 0.0
+        self.cursor, wait = await self._poll_once(cursor)
+        return wait
 
     def _silently_expired(self, cursor: PollerCursor) -> bool:
         """A cursor without an event ID that Clever could not refuse, yet may have outlived.
@@ -221,31 +259,52 @@ class DistrictPoller:
         )
         return cursor
 
-    async def _sync_role(self, cursor: PollerCursor) -> PollerCursor:
-        """Publish the rest of ``cursor.sync_role``'s snapshot, then move to the next role."""
+    async def _sync_page(self, cursor: PollerCursor) -> PollerCursor:
+        """Publish the next page of ``cursor.sync_role``'s snapshot; after its last page, move
+        to the next role, or complete the sync."""
         role = cursor.sync_role or SYNC_ROLES[0]
         source = cursor.sync_source or RecordSource.SYNC
-        pages = self._client.snapshot_pages(
-            role, starting_after=cursor.sync_resume_after, limit=self._options.snapshot_page_size
-        )
-        async with contextlib.aclosing(read_ahead(pages)) as ahead:
-            async for page in ahead:
-                self.last_polled = self._monotonic()
-                if self._resync_reason is not None:
-                    return cursor
-                now = self._clock()
-                records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
-                cursor = replace(
-                    cursor,
-                    sync_resume_after=last_id or cursor.sync_resume_after,
-                    sync_records=(cursor.sync_records or 0) + len(records),
-                    updated_at=now,
+        if self._pages is None:
+            self._pages = read_ahead(
+                self._client.snapshot_pages(
+                    role,
+                    starting_after=cursor.sync_resume_after,
+                    limit=self._options.snapshot_page_size,
                 )
-                await self._commit(records, cursor, dead_letters)
-        following = SYNC_ROLES.index(role) + 1 if role in SYNC_ROLES else len(SYNC_ROLES)
-        if following < len(SYNC_ROLES):
-            return replace(cursor, sync_role=SYNC_ROLES[following], sync_resume_after=None)
-        return await self._complete_sync(cursor, source)
+            )
+        try:
+            page = await anext(self._pages, None)
+        except BaseException:
+            # The listing failed or was cancelled: the next step lists again from the cursor.
+            await self._close_pages()
+            raise
+        if page is None:
+            await self._close_pages()
+            following = SYNC_ROLES.index(role) + 1 if role in SYNC_ROLES else len(SYNC_ROLES)
+            if following < len(SYNC_ROLES):
+                return replace(cursor, sync_role=SYNC_ROLES[following], sync_resume_after=None)
+            return await self._complete_sync(cursor, source)
+        self.last_polled = self._monotonic()
+        now = self._clock()
+        records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
+        cursor = replace(
+            cursor,
+            sync_resume_after=last_id or cursor.sync_resume_after,
+            sync_records=(cursor.sync_records or 0) + len(records),
+            updated_at=now,
+        )
+        try:
+            await self._commit(records, cursor, dead_letters)
+        except BaseException:
+            # The listing has moved past this page: the next step lists again from the cursor.
+            await self._close_pages()
+            raise
+        return cursor
+
+    async def _close_pages(self) -> None:
+        pages, self._pages = self._pages, None
+        if pages is not None:
+            await pages.aclose()
 
     async def _complete_sync(self, cursor: PollerCursor, source: RecordSource) -> PollerCursor:
         now = self._clock()
@@ -278,7 +337,8 @@ class DistrictPoller:
         )
         return polling
 
-    async def _poll_once(self, cursor: PollerCursor) -> PollerCursor:
+    async def _poll_once(self, cursor: PollerCursor) -> tuple[PollerCursor, float]:
+        """Poll one events page; the cursor after it, and the wait before the next poll."""
         limit = self._options.events_page_size
         try:
             page = await self._events_after(cursor.last_event_id)
@@ -289,7 +349,7 @@ class DistrictPoller:
                 cursor.last_event_id,
             )
             self.request_resync("cursor expired", cause=SyncCause.CURSOR_EXPIRED)
-            return cursor
+            return cursor, 0.0
         self.last_polled = self._monotonic()
         if self._metrics is not None and page.size:
             self._metrics.events_fetched.labels(self.district_id).inc(page.size)
@@ -298,6 +358,7 @@ class DistrictPoller:
             now = self._clock()
             records, dead_letters, last_id = self._event_page(page, now)
             stepped = len(records) + len(dead_letters)
+            self._active(self.last_polled)
             if stepped:
                 cursor = replace(cursor, last_event_id=last_id, updated_at=now)
                 if page.size >= limit:
@@ -317,8 +378,8 @@ class DistrictPoller:
         # unless none of it could be stepped over (polling again at once would loop).
         if page.size < limit or not stepped:
             self._backlog = 0
-            await self._idle(self._options.poll_interval_s)
-        elif self._backlog > max(self._options.rollover_min_events, cursor.sync_records or 0):
+            return cursor, self._next_wait(self.last_polled)
+        if self._backlog > max(self._options.rollover_min_events, cursor.sync_records or 0):
             logger.warning(
                 "district %s: %d events behind and counting, more than its %s records: "
                 "a rollover; resyncing",
@@ -327,7 +388,23 @@ class DistrictPoller:
                 cursor.sync_records,
             )
             self.request_resync("rollover", cause=SyncCause.ROLLOVER)
-        return cursor
+        return cursor, 0.0
+
+    def _active(self, now: float) -> None:
+        """The district had an event: it is polled every interval again."""
+        self._last_event_at = now
+        self._quiet_wait = self._options.poll_interval_s
+
+    def _next_wait(self, now: float) -> float:
+        """The wait before the next poll of a caught-up district: the poll interval while it
+        is active, then doubling with each quiet poll up to the idle interval."""
+        options = self._options
+        last = self._last_event_at
+        if last is not None and now - last < options.active_for_s:
+            return options.poll_interval_s
+        wait = self._quiet_wait
+        self._quiet_wait = min(wait * 2, max(options.idle_poll_interval_s, options.poll_interval_s))
+        return wait
 
     async def _events_after(self, event_id: str | None) -> Page:
         """The page after ``event_id``: the one fetched ahead if it fits, else a new request."""
@@ -349,13 +426,16 @@ class DistrictPoller:
         fetch.add_done_callback(_observe)
         self._ahead = (event_id, fetch)
 
-    def close(self) -> None:
-        """Cancel a fetch still running ahead; the poller is done."""
+    async def close(self) -> None:
+        """Cancel the fetches still running ahead; the poller is done."""
         if self._ahead is not None:
             self._ahead[1].cancel()
             self._ahead = None
+        await self._close_pages()
 
     async def _idle(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)

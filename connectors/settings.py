@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -66,7 +68,53 @@ class PollerSettings(KafkaSettings):
         default="https://api.clever.com", description="Clever's API root (scheme and host)."
     )
     poll_interval_s: float = Field(
-        default=5.0, gt=0, description="Wait between event polls once a district is caught up."
+        default=5.0,
+        gt=0,
+        description="Wait between event polls of an active district once it is caught up.",
+    )
+    # A fleet: adaptive polling, Clever's rate limit, the poll slots and the shards' group.
+    active_for_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="How long after its last event a district is polled every poll interval; "
+        "unset: 60 poll intervals (5 minutes at the default).",
+    )
+    idle_poll_interval_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="The longest wait between polls of a quiet district (each quiet poll "
+        "doubles the wait up to it): a quiet district's next event waits no longer; unset: "
+        "12 poll intervals (60 s at the default).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=1080,
+        ge=1,
+        le=1200,
+        description="Requests per minute per token the poller paces itself to, below "
+        "Clever's 1,200.",
+    )
+    max_concurrent_polls: int = Field(
+        default=16,
+        ge=1,
+        description="Poll slots: how many districts are stepped (a request and its commit) "
+        "at once, whatever the number of districts.",
+    )
+    instance_id: str = Field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}",
+        min_length=1,
+        description="This poller's name in its User-Agent and logs; unset: <hostname>-<pid>.",
+    )
+    group_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The Kafka consumer group the pollers share the shards (the cursor "
+        "topic's partitions) through; unset: <topic prefix>-pollers.",
+    )
+    group_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=6000,
+        description="How long a poller that stopped heartbeating (killed, say) keeps its "
+        "shards before the group moves them.",
     )
     events_page_size: int = Field(
         default=1000, ge=1, le=10_000, description="Events per request and per transaction."
@@ -115,8 +163,8 @@ class PollerSettings(KafkaSettings):
     transactional_id_prefix: str | None = Field(
         default=None,
         min_length=1,
-        description="Kafka transactional IDs are <prefix>-<district>: a second poller for a "
-        "district fences the first; unset: <topic prefix>-poller, so that each deployment "
+        description="Kafka transactional IDs are <prefix>-shard-<n>: a shard's new owner "
+        "fences the old one; unset: <topic prefix>-poller, so that each deployment "
         "(topic prefix) has its own.",
     )
     transaction_timeout_ms: int = Field(
@@ -140,6 +188,21 @@ class PollerSettings(KafkaSettings):
         if self.districts_file is not None:
             districts.extend(districts_from_file(self.districts_file))
         return tuple(districts)
+
+    @property
+    def effective_active_for_s(self) -> float:
+        """``active_for_s``, or 60 poll intervals."""
+        return self.active_for_s or 60 * self.poll_interval_s
+
+    @property
+    def effective_idle_poll_interval_s(self) -> float:
+        """``idle_poll_interval_s``, or 12 poll intervals (never below the poll interval)."""
+        return max(self.idle_poll_interval_s or 12 * self.poll_interval_s, self.poll_interval_s)
+
+    @property
+    def pollers_group_id(self) -> str:
+        """The pollers' consumer group: ``group_id``, or ``<topic prefix>-pollers``."""
+        return self.group_id or f"{self.topic_prefix}-pollers"
 
     @property
     def transactional_prefix(self) -> str:

@@ -86,10 +86,11 @@ POLLER_CURSORS = TopicSpec(
     key="Clever district ID",
     value=PollerCursor,
     description="The poller's last published Clever event ID per district, written in the "
-    "same transaction as the events it covers.",
+    "same transaction as the events it covers; its partitions are the pollers' shards.",
     cleanup_policy=CleanupPolicy.COMPACT,
-    # Small, and read whole by a poller at start: one partition is enough at any scale.
-    partitions=1,
+    # The poller's shards (a district's is the partition its key hashes to): the most pollers
+    # a fleet can keep busy. Fixed once created: another count would move every district.
+    partitions=12,
 )
 POLLER_REQUESTS = TopicSpec(
     dataset="poller.requests",

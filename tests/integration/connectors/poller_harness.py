@@ -58,7 +58,11 @@ async def running_poller(settings: PollerSettings) -> AsyncIterator[PollerRunner
     """The poller's runner as a task; cancelled (as SIGTERM does) on exit."""
     kafka = settings.kafka_connection()
     await ensure_pipeline_topics(kafka, settings, timeout_s=30)
-    options = HttpOptions(base_url=settings.base_url, read_timeout_s=settings.read_timeout_s)
+    options = HttpOptions(
+        base_url=settings.base_url,
+        read_timeout_s=settings.read_timeout_s,
+        instance_id=settings.instance_id,
+    )
     async with new_http_client(options) as http:
         runner = PollerRunner(
             settings,

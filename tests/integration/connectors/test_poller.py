@@ -229,38 +229,56 @@ async def test_a_v2_1_district_syncs_contacts_and_students_and_polls_contacts_ev
     }
 
 
-async def test_a_second_poller_for_the_same_district_is_fenced_not_doubled(
+async def test_two_pollers_share_the_shards_and_a_leaving_one_hands_its_districts_over(
     bootstrap_servers: str, unique_name: Callable[[str], str]
 ) -> None:
     fake = FakeClever()
-    district = fake.add_district(seed=71, contacts=40)
+    districts = [fake.add_district(seed=71 + n, contacts=20) for n in range(6)]
     async with fake.serve() as base_url:
         settings = poller_settings(
-            bootstrap_servers, base_url, unique_name("p"), [district_entry(district)]
+            bootstrap_servers,
+            base_url,
+            unique_name("p"),
+            [district_entry(district) for district in districts],
         )
         async with running_poller(settings) as first:
-            await caught_up(settings, district)
+            for district in districts:
+                await caught_up(settings, district)
             async with running_poller(settings) as second:
 
-                async def second_took_over() -> bool:
-                    return second.status[0].running
+                async def shared() -> bool:
+                    return bool(first.shards and second.shards) and (
+                        first.shards | second.shards == frozenset(range(12))
+                    )
 
-                await eventually(second_took_over, timeout_s=30, what="the second poller")
-                change_some(district, seed=9, count=10)
+                await eventually(shared, timeout_s=30, what="the shards shared")
+                assert not first.shards & second.shards
+                for n, district in enumerate(districts):
+                    change_some(district, seed=9 + n, count=5)
+                for district in districts:
+                    await caught_up(settings, district)
+                owners = [
+                    [s.owned for s in first.status].count(True),
+                    [s.owned for s in second.status].count(True),
+                ]
+                assert sum(owners) == len(districts)
+            # The second left: the first takes every shard back.
+
+            async def all_back() -> bool:
+                return first.shards == frozenset(range(12))
+
+            await eventually(all_back, timeout_s=30, what="the shards back with the first")
+            for n, district in enumerate(districts):
+                change_some(district, seed=19 + n, count=5)
+            for district in districts:
                 await caught_up(settings, district)
-
-                async def first_fenced() -> bool:
-                    return first.status[0].fenced
-
-                await eventually(first_fenced, timeout_s=30, what="the first poller fenced")
-                change_some(district, seed=10, count=10)
-                await caught_up(settings, district)
-                assert [s.fenced for s in second.status] == [False]
+            assert not any(s.fenced for s in first.status)
     raw = await read_raw(bootstrap_servers, PollerTopics.for_prefix(settings.topic_prefix).raw)
 
-    records = of_district(raw, district.id)
-    assert event_ids(records) == [e["id"] for e in district.events()]
-    assert kinds(records).count(RawRecordKind.SYNC_STARTED) == 1
+    for district in districts:
+        records = of_district(raw, district.id)
+        assert event_ids(records) == [e["id"] for e in district.events()]
+        assert kinds(records).count(RawRecordKind.SYNC_STARTED) == 1
 
 
 async def test_one_districts_failures_do_not_stop_the_others(

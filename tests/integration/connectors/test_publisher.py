@@ -1,7 +1,8 @@
-"""The district publisher and the cursor read-back on the real broker."""
+"""The shard publisher and the cursor read-back on the real broker."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -11,9 +12,11 @@ from aiokafka import AIOKafkaProducer
 from clever_stream.settings import CliSettings
 from connectors.cursors import read_cursor
 from connectors.exceptions import PollerFencedError
-from connectors.publisher import DistrictPublisher, PollerTopics
+from connectors.publisher import PollerTopics, ShardPublisher
 from foundation.connection import KafkaConnection
 from schemas.codec import default_codec
+from schemas.keys import district_key
+from schemas.partitioning import partition_for
 from schemas.provision import ensure_pipeline_topics
 from schemas.records import PollerCursor, RawCleverRecord
 from schemas.values import CursorPhase, RawRecordKind, RecordSource
@@ -55,15 +58,31 @@ async def topics_for(kafka: KafkaConnection, prefix: str) -> PollerTopics:
     return PollerTopics.for_prefix(prefix)
 
 
-def publisher(kafka: KafkaConnection, topics: PollerTopics, district_id: str) -> DistrictPublisher:
-    return DistrictPublisher(
+SHARDS = 12
+
+
+def shard_of(district_id: str) -> int:
+    return partition_for(district_key(district_id), SHARDS)
+
+
+def publisher(kafka: KafkaConnection, topics: PollerTopics, district_id: str) -> ShardPublisher:
+    """The publisher of ``district_id``'s shard."""
+    shard = shard_of(district_id)
+    return ShardPublisher(
         kafka,
-        district_id=district_id,
+        shard=shard,
+        shards=SHARDS,
         topics=topics,
-        transactional_id=f"test-{topics.raw}-{district_id}",
+        transactional_id=f"test-{topics.raw}-shard-{shard}",
         codec=default_codec(),
         timeout_s=30,
     )
+
+
+def same_shard_as(district_id: str) -> str:
+    """Another district ID of ``district_id``'s shard."""
+    shard = shard_of(district_id)
+    return next(f"d{n}" for n in range(2, 1000) if shard_of(f"d{n}") == shard)
 
 
 async def test_records_and_cursor_commit_together_and_the_cursor_reads_back(
@@ -122,7 +141,7 @@ async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_succes
     # The poller's next incarnation dies with a page half sent: begun, sent, never committed.
     dead = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers,
-        transactional_id=f"test-{topics.raw}-d1",
+        transactional_id=f"test-{topics.raw}-shard-{shard_of('d1')}",
         enable_idempotence=True,
     )
     await dead.start()
@@ -145,7 +164,43 @@ async def test_a_transaction_left_open_by_a_dead_poller_is_aborted_by_its_succes
     assert [record.event_id for _, _, record in raw] == ["e0001", "e0002"]
 
 
-async def test_a_second_publisher_for_a_district_fences_the_first(
+async def test_pages_of_a_shards_districts_committed_at_once_each_carry_their_cursor(
+    bootstrap_servers: str,
+    kafka_connection: KafkaConnection,
+    unique_name: Callable[[str], str],
+) -> None:
+    topics = await topics_for(kafka_connection, unique_name("p"))
+    other = same_shard_as("d1")
+    async with publisher(kafka_connection, topics, "d1") as shard:
+        assert await shard.cursor_of("d1") is None
+        await asyncio.gather(
+            *(shard.commit([event("d1", n)], cursor_after("d1", n)) for n in range(1, 6)),
+            *(shard.commit([event(other, n)], cursor_after(other, n)) for n in range(1, 6)),
+        )
+        assert (await shard.cursor_of("d1")) == cursor_after("d1", 5)
+        with pytest.raises(ValueError, match="is not of shard"):
+            await shard.commit(
+                [],
+                cursor_after(
+                    next(f"x{n}" for n in range(99) if shard_of(f"x{n}") != shard.shard), 1
+                ),
+            )
+    for district_id in ("d1", other):
+        cursor = await read_cursor(
+            kafka_connection,
+            topic=topics.cursors,
+            district_id=district_id,
+            codec=default_codec(),
+            timeout_s=30,
+        )
+        assert cursor == cursor_after(district_id, 5)
+    raw = await read_raw(bootstrap_servers, topics.raw)
+    for district_id in ("d1", other):
+        events = [record.event_id for _, key, record in raw if key == district_id]
+        assert events == [f"e{n:04d}" for n in range(1, 6)]
+
+
+async def test_a_second_publisher_for_a_shard_fences_the_first(
     bootstrap_servers: str,
     kafka_connection: KafkaConnection,
     unique_name: Callable[[str], str],

@@ -77,8 +77,9 @@ async def polling(
             transactions=transactions,
             options=options
             or PollOptions(poll_interval_s=0.05, events_page_size=10, snapshot_page_size=15),
+            cursor=cursor,
         )
-        task = asyncio.create_task(poller.run(cursor))
+        task = asyncio.create_task(poller.run())
         try:
             yield poller, transactions
         finally:
