@@ -91,10 +91,7 @@ async def read_cursor(
     """
     shards = (await partition_counts(kafka, [topic])).get(topic)
     if shards is None:
-        raise KafkaUnavailableError(
-            f"the cursor topic {topic} does not exist",
-            hint="create the pipeline's topics first (clever-stream topics create)",
-        )
+        return None  # no cursor topic yet: no district has a cursor
     shard = partition_for(district_key(district_id), shards)
     cursors = await read_shard_cursors(
         kafka, topic=topic, shard=shard, codec=codec, timeout_s=timeout_s

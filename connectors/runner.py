@@ -53,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: The states of a district that leave the poller ready: polling, or left to another poller.
 _READY_STATES = frozenset({"polling", "fenced"})
+#: Between looks for a cursor topic not described yet.
+_TOPIC_WAIT_S = 0.5
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,15 +234,21 @@ class PollerRunner:
             await self._health.close()
 
     async def _count_shards(self) -> int:
+        """The cursor topic's partitions, waited for a while: a topic just created may not be
+        described yet."""
         topic = self._topics.cursors
-        counts = await partition_counts(self._kafka, [topic])
-        if topic not in counts:
-            raise KafkaUnavailableError(
-                f"the cursor topic {topic} does not exist",
-                hint="create the pipeline's topics first (clever-stream topics create)",
-            )
-        logger.info("%d shards (the partitions of %s)", counts[topic], topic)
-        return counts[topic]
+        deadline = self._monotonic() + self._settings.kafka_timeout_s
+        while True:
+            counts = await partition_counts(self._kafka, [topic])
+            if topic in counts:
+                logger.info("%d shards (the partitions of %s)", counts[topic], topic)
+                return counts[topic]
+            if self._monotonic() > deadline:
+                raise KafkaUnavailableError(
+                    f"the cursor topic {topic} does not exist",
+                    hint="create the pipeline's topics first (clever-stream topics create)",
+                )
+            await asyncio.sleep(_TOPIC_WAIT_S)
 
     # The districts: the registry's, each owned or not.
 
