@@ -360,3 +360,44 @@ async def test_a_snapshot_page_with_a_next_link_without_uri_is_retried_the_sync_
 
     snapshot = [r.record_id for r in transactions.records if r.kind == RawRecordKind.SNAPSHOT]
     assert snapshot == [*students, *district.contact_ids()]
+
+
+async def test_a_quiet_district_is_polled_less_and_less_often_and_an_event_makes_it_active() -> (
+    None
+):
+    fake = FakeClever()
+    district = fake.add_district(seed=14, contacts=10)
+    now = [0.0]
+    transactions = RecordingTransactions()
+    options = PollOptions(
+        poll_interval_s=1.0,
+        active_for_s=10.0,
+        idle_poll_interval_s=8.0,
+        events_page_size=10,
+        snapshot_page_size=15,
+    )
+    async with fake.serve() as base_url, new_http_client(HttpOptions(base_url=base_url)) as http:
+        client = CleverClient(http, token=district.token)
+        poller = DistrictPoller(
+            client,
+            district_id=district.id,
+            transactions=transactions,
+            options=options,
+            monotonic=lambda: now[0],
+        )
+        while (await poller.step()) == 0:
+            pass  # the sync, a page per step
+        assert poller.cursor is not None
+        assert poller.cursor.phase == CursorPhase.POLLING
+        # Quiet since it started: each quiet poll doubles the wait, up to the idle interval.
+        quiet = [await poller.step() for _ in range(4)]
+        assert quiet == [2.0, 4.0, 8.0, 8.0]
+        district.random_changes(3, seed=5)
+        now[0] += 100
+        # An event: polled every interval while it had one in the last active_for_s.
+        assert await poller.step() == 1.0
+        now[0] += 5
+        assert await poller.step() == 1.0
+        now[0] += 6
+        assert [await poller.step() for _ in range(4)] == [1.0, 2.0, 4.0, 8.0]
+        await poller.close()
