@@ -53,6 +53,7 @@ from bench.report import Report, picture_path, probe_machine, render
 from bench.sizing import SizingFigures, run_sizing_bench
 from bench.state_size import measure_state
 from bench.sync_tables import steady_table, sync_table
+from bench.worker_scale import run_worker_scale, worker_scale_table
 from bench.writers import collect_samples, run_writer_bench, writer_table
 from foundation.console import reporting_errors
 from localkafka import LocalKafkaSettings, RunningBroker, local_kafka
@@ -188,6 +189,13 @@ def main(
     fleet_idle_seconds: Annotated[
         float, typer.Option(min=1, help="fleet: seconds of the idle stretch (phase 1).")
     ] = 120.0,
+    fleet_workers: Annotated[
+        bool,
+        typer.Option(
+            "--fleet-workers/--no-fleet-workers",
+            help="fleet: the workers at the same district counts too (bench.worker_scale).",
+        ),
+    ] = True,
     fleet_busy_seconds: Annotated[
         float, typer.Option(min=1, help="fleet: seconds of phase 2 at least (busy events timed).")
     ] = 60.0,
@@ -340,7 +348,8 @@ def main(
             )
             fleets = asyncio.run(run_fleet_bench(broker.bootstrap_servers, fleet_config))
             fleet_tables = [fleet_table(figures) for figures in fleets]
-            fleet_tables += _worker_scale_step(broker.bootstrap_servers, fleet_config)
+            if fleet_workers:
+                fleet_tables += _worker_scale_step(broker.bootstrap_servers, fleet_config)
             for table in fleet_tables:
                 console.print(table)
             if report is not None:
@@ -410,11 +419,16 @@ def _write_fleet_section(path: Path, tables: list[Table]) -> None:
 
 
 def _worker_scale_step(bootstrap_servers: str, config: FleetConfig) -> list[Table]:
-    """HOOK for bench/worker_scale.py (``run_worker_scale`` and ``worker_scale_table``): the
-    workers' side of the fleet, at the same district counts. Not wired yet: that module was
-    not committed when the fleet benchmark was."""
-    del bootstrap_servers, config
-    return []
+    """The workers' side of the fleet (``bench.worker_scale``), at the same district counts."""
+    figures = asyncio.run(
+        run_worker_scale(
+            bootstrap_servers,
+            districts=config.districts,
+            partitions=config.partitions,
+            timeout_s=config.timeout_s,
+        )
+    )
+    return [worker_scale_table(figures)]
 
 
 def _table(figures: list[VariantFigures], config: PublishBenchConfig) -> Table:
