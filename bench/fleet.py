@@ -13,9 +13,11 @@ Per number of districts, on topics of its own:
    from ``/metrics``;
 4. phase 2, busy: a ``read_committed`` tail of the raw topic from its end; the big district
    added to the districts file, the trickle started (SIGUSR1), one event made in a sample of
-   idle districts (``POST /_fake/changes``); the stretch lasts ``busy_s`` at least and until
-   the big sync completed (or gave no sign of starting). Then the drain, the busy districts'
-   feeds read back, the peak memory (``VmHWM``) and the fake's request statistics.
+   idle districts (``POST /_fake/changes``); the stretch lasts the idle interval plus
+   ``busy_s`` at least and until the big sync completed (or gave no sign of starting). A
+   busy district's events are timed from its first one read on (``busy_latencies``). Then
+   the drain, the busy districts' feeds read back, the peak memory (``VmHWM``) and the fake's
+   request statistics.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 import httpx
 
 from bench.exceptions import BenchError
-from bench.fleet_figures import FleetFigures, mib
+from bench.fleet_figures import FleetFigures, busy_latencies, mib
 from bench.fleet_tail import RawTail, raw_tail
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import create_topics
@@ -68,7 +70,8 @@ class FleetConfig:
     #: Seconds of the idle stretch (phase 1): long enough for quiet districts' waits to grow
     #: to the idle poll interval (60 s by default, reached after about 75 s of doubling).
     idle_s: float = 120.0
-    #: Seconds of phase 2 at least, busy events timed throughout.
+    #: Seconds of busy events timed at least: phase 2 lasts this beyond the idle interval
+    #: (a busy district's first event waits up to that long; its events after it are timed).
     busy_s: float = 60.0
     #: Idle districts woken with one event each in phase 2.
     idle_sample: int = 20
@@ -189,12 +192,7 @@ async def _busy_phase(
         peak = mib(poller.status("VmHWM"))
         stats = await _stats(base_url)
         created = await _feeds(base_url, busy)
-    timed_from = start + idle.poll_interval_s  # the trickle's first poll settled
-    busy_ms = sorted(
-        (tail.seen[event] - at) * 1000 if event in tail.seen else math.inf
-        for event, at in created.items()
-        if timed_from <= at < window_end
-    )
+    busy_ms = busy_latencies(created, tail.seen, end=window_end)
     idle_first = tuple(
         tail.seen[event] - tail.created[event] if event in tail.seen else math.inf
         for event in woken_ids
@@ -228,7 +226,8 @@ async def _watch(
         elapsed = time.time() - start
         woken_done = woken <= tail.seen.keys() or elapsed > woken_by
         big_done = tail.big_completed is not None or (tail.big_records == 0 and elapsed > pickup_s)
-        if elapsed >= config.busy_s and woken_done and big_done:
+        # A busy district is found busy within the idle interval; then busy_s of it timed.
+        if elapsed >= config.busy_s + idle.idle_interval_s and woken_done and big_done:
             break
         await asyncio.sleep(_CHECK_S)
     if tail.big_records == 0:
@@ -288,9 +287,10 @@ async def _metrics(port: int) -> str:
         return answer.text if answer.status_code == 200 else ""
 
 
-async def _feeds(base_url: str, districts: list[dict[str, Any]]) -> dict[str, float]:
-    """Event ID -> ``created`` (seconds since the epoch) of every event of ``districts``."""
-    created: dict[str, float] = {}
+async def _feeds(base_url: str, districts: list[dict[str, Any]]) -> dict[str, tuple[str, float]]:
+    """Event ID -> (district, ``created`` in seconds since the epoch) of every event of
+    ``districts``."""
+    created: dict[str, tuple[str, float]] = {}
     async with httpx.AsyncClient(base_url=base_url, timeout=_HTTP_TIMEOUT_S) as http:
         for district in districts:
             after: str | None = None
@@ -305,7 +305,9 @@ async def _feeds(base_url: str, districts: list[dict[str, Any]]) -> dict[str, fl
                 for entry in entries:
                     moment = parse_clever_time(entry["data"].get("created"))
                     if moment is not None:
-                        created.setdefault(entry["data"]["id"], moment.timestamp())
+                        created.setdefault(
+                            entry["data"]["id"], (district["id"], moment.timestamp())
+                        )
                 after = entries[-1]["data"]["id"]
     return created
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from rich import box
@@ -84,6 +85,25 @@ class FleetFigures:
         if math.isnan(self.big_sync_s) or self.big_sync_s <= 0:
             return math.nan
         return self.big_records / self.big_sync_s
+
+
+def busy_latencies(
+    created: Mapping[str, tuple[str, float]], seen: Mapping[str, float], *, end: float
+) -> list[float]:
+    """Milliseconds from ``created`` to readable of each busy event, sorted, unseen ones as
+    infinite. ``created``: event ID -> (district, its ``created``); ``seen``: event ID -> when
+    it became readable. A district counts as busy once its first event of the stretch was
+    read (until then the poller, by design, polled it at its idle interval): its events
+    created from then until ``end`` are timed."""
+    settled: dict[str, float] = {}
+    for event, (district, _) in created.items():
+        if event in seen:
+            settled[district] = min(settled.get(district, math.inf), seen[event])
+    return sorted(
+        (seen[event] - at) * 1000 if event in seen else math.inf
+        for event, (district, at) in created.items()
+        if settled.get(district, math.inf) <= at < end
+    )
 
 
 def _verdict(met: bool | None) -> str:

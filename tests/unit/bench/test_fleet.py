@@ -13,6 +13,7 @@ from bench.fleet_figures import (
     SECTION_END,
     SECTION_START,
     FleetFigures,
+    busy_latencies,
     fleet_section,
     fleet_table,
     goal_rows,
@@ -142,3 +143,17 @@ def test_the_districts_file_is_the_pollers_list(tmp_path: Path) -> None:
 def test_the_goals_use_the_pollers_documented_intervals() -> None:
     poll, idle = poller_intervals()
     assert 0 < poll <= idle
+
+
+def test_busy_events_are_timed_once_their_district_was_found_busy() -> None:
+    created = {
+        "e1": ("d1", 100.0),  # its district's first: waited for the idle poll, not timed
+        "e2": ("d1", 130.0),
+        "e3": ("d1", 135.0),  # never read: the slowest of all
+        "e4": ("d1", 200.0),  # after the stretch
+        "e5": ("d2", 110.0),  # its district's only event: its first, not timed
+        "e7": ("d2", 111.0),
+        "e6": ("d3", 120.0),  # its district never found busy: nothing of it is timed
+    }
+    seen = {"e1": 125.0, "e2": 131.5, "e4": 203.0, "e5": 110.25, "e7": 111.25}
+    assert busy_latencies(created, seen, end=190.0) == [250.0, 1500.0, math.inf]
