@@ -42,6 +42,7 @@ from connectors.settings import DistrictConfig, PollerSettings
 from foundation.clock import utc_now
 from foundation.connection import KafkaConnection
 from foundation.exceptions import CleverStreamError, KafkaUnavailableError
+from foundation.kafka_errors import retrying
 from foundation.reading import partition_counts
 from schemas.codec import Codec
 from schemas.keys import district_key
@@ -235,11 +236,14 @@ class PollerRunner:
 
     async def _count_shards(self) -> int:
         """The cursor topic's partitions, waited for a while: a topic just created may not be
-        described yet."""
+        described yet, and a broker just killed may still be in the metadata."""
         topic = self._topics.cursors
         deadline = self._monotonic() + self._settings.kafka_timeout_s
         while True:
-            counts = await partition_counts(self._kafka, [topic])
+            counts = await retrying(
+                lambda: partition_counts(self._kafka, [topic]),
+                timeout_s=self._settings.kafka_timeout_s,
+            )
             if topic in counts:
                 logger.info("%d shards (the partitions of %s)", counts[topic], topic)
                 return counts[topic]

@@ -119,16 +119,18 @@ def pollers(
     partitions: int,
     folder: Path,
 ) -> list[Supervised]:
-    """Two pollers, each serving every other district."""
+    """Two pollers of one fleet, given every district alike: their group shares the shards,
+    and a killed one's move to the other until it is back."""
     found = []
     for number in range(2):
         env = _base_env(bootstrap_servers, names, partitions)
-        served = districts[number::2]
         env.update(
             CLEVER_POLLER_BASE_URL=base_url,
             CLEVER_POLLER_DISTRICTS=json.dumps(
-                [{"token": d.token, "district_id": d.id, "api_version": "v3.0"} for d in served]
+                [{"token": d.token, "district_id": d.id, "api_version": "v3.0"} for d in districts]
             ),
+            CLEVER_POLLER_INSTANCE_ID=f"poller-{number}",
+            CLEVER_POLLER_GROUP_SESSION_TIMEOUT_MS="6000",
             CLEVER_POLLER_POLL_INTERVAL_S="0.5",
             CLEVER_POLLER_EVENTS_PAGE_SIZE="100",
             CLEVER_POLLER_SNAPSHOT_PAGE_SIZE="200",
