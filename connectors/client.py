@@ -194,15 +194,14 @@ class CleverClient:
                 page = await self.get_page(path, params)
 
     async def _get(self, target: str, query: list[tuple[str, str]]) -> Page:
+        params = httpx.QueryParams(tuple(query)) if query else None
+
         def request() -> httpx.Request:
             return self._http.build_request(
-                "GET",
-                target,
-                params=httpx.QueryParams(tuple(query)) if query else None,
-                headers={"Authorization": self._authorization},
+                "GET", target, params=params, headers={"Authorization": self._authorization}
             )
 
-        what = self._describe(_path_of(request().url))
+        what = self._describe(_path_of(httpx.URL(target, params=params)))
         endpoint = endpoint_of(target)
 
         async def attempt() -> Page:

@@ -20,7 +20,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -83,6 +83,8 @@ class PollOptions:
     idle_poll_interval_s: float = 60.0
     events_page_size: int = 1000
     snapshot_page_size: int = 10_000
+    #: Records per transaction in a sync: a larger page is committed in parts.
+    sync_transaction_records: int = 2_000
     rollover_min_events: int = 10_000
     #: Clever keeps events 30 days; a day less leaves room for clock skew.
     event_window: timedelta = timedelta(days=29)
@@ -286,15 +288,16 @@ class DistrictPoller:
             return await self._complete_sync(cursor, source)
         self.last_polled = self._monotonic()
         now = self._clock()
-        records, dead_letters, last_id = self._snapshot_page(page, cursor, source, now)
-        cursor = replace(
-            cursor,
-            sync_resume_after=last_id or cursor.sync_resume_after,
-            sync_records=(cursor.sync_records or 0) + len(records),
-            updated_at=now,
-        )
         try:
-            await self._commit(records, cursor, dead_letters)
+            for records, dead_letters, last_id in self._snapshot_parts(page, cursor, source, now):
+                cursor = replace(
+                    cursor,
+                    sync_resume_after=last_id or cursor.sync_resume_after,
+                    sync_records=(cursor.sync_records or 0) + len(records),
+                    updated_at=now,
+                )
+                await self._commit(records, cursor, dead_letters)
+                self.cursor = cursor
         except BaseException:
             # The listing has moved past this page: the next step lists again from the cursor.
             await self._close_pages()
@@ -489,13 +492,20 @@ class DistrictPoller:
             records.append(record)
         return records, dead_letters, ids[end - 1] if end else None
 
-    def _snapshot_page(
+    def _snapshot_parts(
         self, page: Page, cursor: PollerCursor, source: RecordSource, now: datetime
-    ) -> tuple[list[RawCleverRecord], list[DeadLetter], str | None]:
+    ) -> Iterator[tuple[list[RawCleverRecord], list[DeadLetter], str | None]]:
+        """The page's records and dead letters in parts of about ``sync_transaction_records``
+        records, each with the ID of its last record: the cursor after it.
+
+        A part ends on a record, so that its cursor steps past every item in it; a restart
+        after a part lists the snapshot again after that ID. Small parts keep a shard's
+        transactions short, so its other districts' pages never wait long behind a sync's.
+        """
         record_type = "users" if self._api_version.startswith("v3") else f"{cursor.sync_role}s"
+        limit = self._options.sync_transaction_records
         records: list[RawCleverRecord] = []
         dead_letters: list[DeadLetter] = []
-        last_id: str | None = None
         for item in page.entries():
             try:
                 record = snapshot_record(
@@ -511,8 +521,11 @@ class DistrictPoller:
                 dead_letters.append(self._dead_letter(item, error, f"/{record_type}", now))
                 continue
             records.append(record)
-            last_id = record.record_id
-        return records, dead_letters, last_id
+            if len(records) >= limit:
+                yield records, dead_letters, record.record_id
+                records, dead_letters = [], []
+        if records or dead_letters:
+            yield records, dead_letters, records[-1].record_id if records else None
 
     def _dead_letter(
         self, item: Any, error: MalformedRecordError, path: str, now: datetime

@@ -118,6 +118,7 @@ class PollerRunner:
             idle_poll_interval_s=settings.effective_idle_poll_interval_s,
             events_page_size=settings.events_page_size,
             snapshot_page_size=settings.snapshot_page_size,
+            sync_transaction_records=settings.sync_transaction_records,
             rollover_min_events=settings.rollover_min_events,
         )
         self._retry = RetryPolicy(

@@ -122,6 +122,12 @@ class PollerSettings(KafkaSettings):
     snapshot_page_size: int = Field(
         default=10_000, ge=1, le=10_000, description="Data API records per request in a sync."
     )
+    sync_transaction_records: int = Field(
+        default=2_000,
+        ge=1,
+        description="Records per Kafka transaction during a sync: a larger snapshot page is "
+        "committed in parts, each with its cursor, so a shard's other districts wait less.",
+    )
     rollover_min_events: int = Field(
         default=10_000,
         ge=1,

@@ -401,3 +401,25 @@ async def test_a_quiet_district_is_polled_less_and_less_often_and_an_event_makes
         now[0] += 6
         assert [await poller.step() for _ in range(4)] == [1.0, 2.0, 4.0, 8.0]
         await poller.close()
+
+
+async def test_a_snapshot_page_is_committed_in_parts_each_with_the_cursor_after_it() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=15, contacts=40)
+    options = PollOptions(
+        poll_interval_s=0.05, events_page_size=10, snapshot_page_size=15, sync_transaction_records=4
+    )
+    async with polling(fake, district, options=options) as (_, transactions):
+        await until_polling_after(transactions, newest(district))
+
+    syncing = [c for c in transactions.commits if c.cursor.phase == CursorPhase.SYNCING]
+    snapshot_parts = [
+        c for c in syncing if c.records and c.records[0].kind == RawRecordKind.SNAPSHOT
+    ]
+    assert snapshot_parts
+    assert all(len(c.records) <= 4 for c in snapshot_parts)
+    for commit in snapshot_parts:
+        assert commit.cursor.sync_resume_after == commit.records[-1].record_id
+    published = [r.record_id for c in snapshot_parts for r in c.records]
+    assert len(published) == len(set(published)) == syncing[-1].cursor.sync_records
+    assert len(published) == len(list(district.student_ids())) + 40
