@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 #: Records of one transaction, at most (a single larger page still goes alone).
 MAX_BATCH_RECORDS = 20_000
+#: The longest a shard's stop waits on Kafka: for its transaction's abort, then its producer.
+_STOP_S = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,9 +142,19 @@ class ShardPublisher:
     ) -> None:
         if self._committer is not None:
             self._committer.cancel()
-            await asyncio.wait([self._committer])
+            # Its transaction's abort waits on the broker: a stop with the broker gone would
+            # wait for as long as the broker stays gone.
+            await asyncio.wait([self._committer], timeout=_STOP_S)
         self._fail_waiting(asyncio.CancelledError())
-        await self._producer.stop()
+        try:
+            await asyncio.wait_for(self._producer.stop(), _STOP_S)
+        except TimeoutError:
+            logger.warning(
+                "shard %d: its producer did not stop within %.0fs (Kafka unreachable?); "
+                "the shard's next owner aborts what it left open",
+                self.shard,
+                _STOP_S,
+            )
 
     async def _start(self) -> None:
         try:

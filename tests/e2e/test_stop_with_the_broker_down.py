@@ -9,6 +9,7 @@ connection errors a few times, not once per retry.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import time
@@ -93,10 +94,23 @@ async def test_a_poller_exits_0_on_sigterm_with_its_broker_down(
     fake = FakeClever()
     district = fake.add_district(seed=5, contacts=10)
     log = tmp_path / "poller.log"
+
+    async def changing() -> None:
+        # Clever keeps changing: the outage catches a transaction in flight.
+        for round_ in itertools.count():
+            district.random_changes(2, seed=round_)
+            await asyncio.sleep(0.1)
+
     async with fake.serve() as base_url:
         env = poller_env(own_broker.bootstrap_servers, base_url, unique_name("p"), [district])
         async with module_process("connectors", "--verbose", "run", env=env, log=log) as process:
-            code, output = await stop_after_an_outage(process, own_broker, log, "completed with")
+            clever = asyncio.create_task(changing())
+            try:
+                code, output = await stop_after_an_outage(
+                    process, own_broker, log, "completed with"
+                )
+            finally:
+                clever.cancel()
 
     assert code == 0, output[-3000:]
     assert_quiet(output)
