@@ -3,42 +3,69 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
 from connectors.pacing import TokenPacer
+from tests.waiting import eventually
 
 
-async def turns_taken(pacer: TokenPacer, token: str, wanted: int) -> int:
-    """How many of ``wanted`` requests of ``token`` get their turn at once (within a few
-    turns of the loop, far less than one request's share of a second)."""
+@contextlib.asynccontextmanager
+async def waiting_turns(
+    pacer: TokenPacer, token: str, wanted: int
+) -> AsyncIterator[list[asyncio.Task[None]]]:
+    """``wanted`` requests of ``token`` waiting for their turn; cancelled at the end."""
     waits = [asyncio.create_task(pacer.wait_turn(token)) for _ in range(wanted)]
-    for _ in range(20):
-        await asyncio.sleep(0)
-    taken = sum(wait.done() for wait in waits)
-    for wait in waits:
-        wait.cancel()
-    await asyncio.wait(waits)
-    return taken
+    try:
+        yield waits
+    finally:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.wait(waits)
+
+
+def taken(waits: list[asyncio.Task[None]]) -> int:
+    return sum(wait.done() for wait in waits)
+
+
+async def turns_at_once(pacer: TokenPacer, token: str, *, burst: int) -> int:
+    """How many of ``burst`` + 3 requests of ``token`` have had their turn once ``burst`` did
+    (the next turn is a second's ``burst``-th part away: far longer than this takes)."""
+    async with waiting_turns(pacer, token, burst + 3) as waits:
+
+        async def burst_taken() -> bool:
+            return taken(waits) >= burst
+
+        await eventually(burst_taken, timeout_s=10, what=f"{burst} turns of {token}")
+        return taken(waits)
 
 
 async def test_a_token_gets_a_seconds_worth_of_its_pace_at_once_and_no_more() -> None:
-    pacer = TokenPacer(1080)
-    # 1,080 a minute is 18 a second: a burst of 18, then one every 1/18 s.
-    assert await turns_taken(pacer, "token-a", 40) == 18
+    # 60 a minute is one a second: a burst of one, then one a second.
+    assert await turns_at_once(TokenPacer(60), "token-a", burst=1) == 1
 
 
 async def test_each_token_has_its_own_allowance() -> None:
-    pacer = TokenPacer(600)
-    assert await turns_taken(pacer, "token-a", 30) == 10
-    assert await turns_taken(pacer, "token-b", 30) == 10
+    pacer = TokenPacer(120)
+    assert await turns_at_once(pacer, "token-a", burst=2) == 2
+    assert await turns_at_once(pacer, "token-b", burst=2) == 2
 
 
 async def test_a_retry_after_holds_every_request_of_the_token_and_only_that_token() -> None:
     pacer = TokenPacer(1080)
     pacer.hold("token-a", 60)
-    assert await turns_taken(pacer, "token-a", 3) == 0
-    assert await turns_taken(pacer, "token-b", 3) == 3
+    async with (
+        waiting_turns(pacer, "token-a", 3) as held,
+        waiting_turns(pacer, "token-b", 3) as free,
+    ):
+
+        async def free_taken() -> bool:
+            return taken(free) == 3
+
+        await eventually(free_taken, timeout_s=10, what="token-b's turns")
+        assert taken(held) == 0
 
 
 def test_a_pace_of_nothing_is_refused() -> None:

@@ -29,7 +29,6 @@ async def test_a_busy_district_takes_turns_with_the_others_and_none_starves() ->
 
     async def step(key: str) -> float:
         order.append(key)
-        await asyncio.sleep(0)
         return 0.0 if key == "busy" else LATER
 
     scheduler: StepScheduler[str] = StepScheduler(step, slots=1)
@@ -76,8 +75,6 @@ async def test_steps_stay_within_the_slots_and_a_district_is_never_stepped_twice
             return scheduler.running == 3
 
         await eventually(three_running, timeout_s=10, what="three steps under way")
-        for _ in range(10):
-            await asyncio.sleep(0)
         assert scheduler.running == 3
         assert len(asyncio.all_tasks()) < 20
         release.set()
