@@ -437,9 +437,6 @@ class PollerRunner:
         if district is None:
             return self._options.idle_poll_interval_s
         label = district.district_id or key
-        commits_before = district.status.commits + (
-            district.poller.commits if district.poller is not None else 0
-        )
         try:
             wait = await self._step_district(district)
         except PollerFencedError as error:
@@ -456,11 +453,6 @@ class PollerRunner:
         except Exception as error:
             logger.exception("district %s: unexpected failure", label)
             return await self._failed(district, error)
-        commits = district.status.commits + (
-            district.poller.commits if district.poller is not None else 0
-        )
-        if commits > commits_before:
-            district.backoff_s = self._settings.district_backoff_s
         return wait
 
     async def _step_district(self, district: _District) -> float:
@@ -544,8 +536,10 @@ class PollerRunner:
         return wait
 
     async def _recovered(self, district: _District) -> None:
-        """After a commit: a district that was failing is reported well again, and so is a
-        district's first commit in this process (an earlier one may have left it failing)."""
+        """After a commit: its backoff starts over; a district that was failing is reported
+        well again, and so is a district's first commit in this process (an earlier one may
+        have left it failing)."""
+        district.backoff_s = self._settings.district_backoff_s
         if district.reported_well:
             return
         district_id = district.district_id or district.key
