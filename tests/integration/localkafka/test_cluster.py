@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.admin._metadata import PartitionMetadata
 from confluent_kafka.cimpl import NewTopic
 
 from foundation.settings import KafkaSettings
@@ -18,6 +19,7 @@ from localkafka import LocalKafkaSettings
 from localkafka.cluster import LocalKafkaCluster
 from localkafka.procs import is_alive, pids_with_argument
 from schemas.provision import ensure_pipeline_topics
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +67,27 @@ def read_partition(bootstrap_servers: str, topic: str) -> list[int]:
         consumer.close()
 
 
+def topic_configs(admin: AdminClient, topic: str) -> dict[str, str] | None:
+    """The topic's configuration, or None while the node asked does not know the topic yet."""
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    try:
+        described = admin.describe_configs([resource])[resource].result(30)
+    except KafkaException as error:
+        if error.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
+    return {name: entry.value for name, entry in described.items()}
+
+
+def led_partition(admin: AdminClient, topic: str) -> PartitionMetadata | None:
+    """The topic's partition 0 once the metadata shows it with a leader."""
+    metadata = admin.list_topics(topic, timeout=30).topics.get(topic)
+    if metadata is None or metadata.error is not None or 0 not in metadata.partitions:
+        return None
+    partition = metadata.partitions[0]
+    return partition if partition.leader >= 0 else None
+
+
 def test_a_cluster_keeps_every_acknowledged_write_through_the_loss_of_its_leader(
     tmp_path: Path,
 ) -> None:
@@ -75,11 +98,15 @@ def test_a_cluster_keeps_every_acknowledged_write_through_the_loss_of_its_leader
         admin = AdminClient({"bootstrap.servers": servers})
         topic = f"replicated-{uuid.uuid4().hex[:8]}"
         admin.create_topics([NewTopic(topic, 1)])[topic].result(30)
-        resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
-        configs = admin.describe_configs([resource])[resource].result(30)
-        assert configs["min.insync.replicas"].value == "2"
-        assert configs["unclean.leader.election.enable"].value == "false"
-        partition = admin.list_topics(topic, timeout=30).topics[topic].partitions[0]
+        # The controller has the topic; the node asked next may not have its metadata yet.
+        configs = wait_until(
+            lambda: topic_configs(admin, topic), timeout_s=30, what=f"{topic} known to every node"
+        )
+        assert configs["min.insync.replicas"] == "2"
+        assert configs["unclean.leader.election.enable"] == "false"
+        partition = wait_until(
+            lambda: led_partition(admin, topic), timeout_s=30, what=f"{topic} with a leader"
+        )
         assert sorted(partition.replicas) == [1, 2, 3]
         produce(servers, topic, range(MESSAGES))
 
