@@ -112,13 +112,15 @@ async def create_topics(bootstrap_servers: str, *topics: NewTopic) -> None:
         await admin.close()
 
 
-def fill_changelog(bootstrap_servers: str, topic: str, partitions: int, *, prefix: str) -> None:
-    """``CHANGELOG_RECORDS`` applied-event entries, as a worker's changelog holds them (the
-    native engine's keys start with their table's name, ``prefix``)."""
+def fill_changelog(
+    bootstrap_servers: str, topic: str, partitions: int, *, prefix: str, records: int
+) -> None:
+    """``records`` applied-event entries, as a worker's changelog holds them (the native
+    engine's keys start with their table's name, ``prefix``)."""
     producer = Producer(
         {"bootstrap.servers": bootstrap_servers, "linger.ms": 50, "batch.size": 1_000_000}
     )
-    for n in range(CHANGELOG_RECORDS):
+    for n in range(records):
         key = f"{prefix}district-{n % 7}/{n:024x}".encode()
         while True:
             try:
@@ -137,9 +139,16 @@ RESTORES = {
 }
 
 
-async def a_large_changelog(bootstrap_servers: str, prefix: str, app_id: str, engine: str) -> None:
+async def a_large_changelog(
+    bootstrap_servers: str,
+    prefix: str,
+    app_id: str,
+    engine: str,
+    *,
+    records: int = CHANGELOG_RECORDS,
+) -> None:
     """The raw topic of ``prefix``, and the changelog ``app_id``'s worker of ``engine`` keeps
-    its applied events in, holding ``CHANGELOG_RECORDS`` of them: a restore to wait for."""
+    its applied events in, holding ``records`` of them: a restore to wait for."""
     name, key_prefix, _, _ = RESTORES[engine]
     changelog = name.format(app=app_id)
     await create_topics(
@@ -147,7 +156,9 @@ async def a_large_changelog(bootstrap_servers: str, prefix: str, app_id: str, en
         NewTopic(RAW_EVENTS.name(prefix), 3, 1),
         NewTopic(changelog, 3, 1, topic_configs={"cleanup.policy": "compact"}),
     )
-    await asyncio.to_thread(fill_changelog, bootstrap_servers, changelog, 3, prefix=key_prefix)
+    await asyncio.to_thread(
+        fill_changelog, bootstrap_servers, changelog, 3, prefix=key_prefix, records=records
+    )
 
 
 @pytest.mark.parametrize("engine", ["native", "faust"])
