@@ -40,7 +40,6 @@ async def serve(settings: PollerSettings) -> None:
         connect_timeout_s=settings.connect_timeout_s,
         read_timeout_s=settings.read_timeout_s,
         max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
         instance_id=settings.instance_id,
     )
     async with new_http_client(options) as http:
