@@ -174,7 +174,8 @@ class DistrictPoller:
     async def step(self) -> float:
         """One unit of work: start a sync, publish one snapshot page, or poll one events page.
 
-        Returns the seconds to wait before the next step: 0 while there is more to read.
+        Returns the seconds to wait before the next step: 0 while there is more to read; after
+        a poll, its wait less the time the poll took.
         """
         if not self._begun:
             self._begun = True
@@ -201,8 +202,11 @@ class DistrictPoller:
         if cursor.phase == CursorPhase.SYNCING:
             self.cursor = await self._sync_page(cursor)
             return 0.0
+        # Polls are a wait apart from start to start: the request and the commit take their
+        # time out of the wait, not on top of it.
+        started = self._monotonic()
         self.cursor, wait = await self._poll_once(cursor)
-        return wait
+        return max(0.0, wait - (self._monotonic() - started)) if wait else 0.0
 
     def _silently_expired(self, cursor: PollerCursor) -> bool:
         """A cursor without an event ID that Clever could not refuse, yet may have outlived.

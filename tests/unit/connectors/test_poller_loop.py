@@ -423,3 +423,43 @@ async def test_a_snapshot_page_is_committed_in_parts_each_with_the_cursor_after_
     published = [r.record_id for c in snapshot_parts for r in c.records]
     assert len(published) == len(set(published)) == syncing[-1].cursor.sync_records
     assert len(published) == len(list(district.student_ids())) + 40
+
+
+async def test_polls_are_a_poll_interval_apart_from_start_to_start() -> None:
+    fake = FakeClever()
+    district = fake.add_district(seed=15, contacts=10)
+    now = [0.0]
+    commit_takes = [0.0]
+
+    class SlowTransactions(RecordingTransactions):
+        async def commit(
+            self,
+            records: Sequence[RawCleverRecord],
+            cursor: PollerCursor,
+            dead_letters: Sequence[DeadLetter] = (),
+        ) -> None:
+            await super().commit(records, cursor, dead_letters)
+            now[0] += commit_takes[0]  # the broker's time, on the poller's clock
+
+    options = PollOptions(
+        poll_interval_s=1.0, active_for_s=10.0, events_page_size=10, snapshot_page_size=15
+    )
+    async with fake.serve() as base_url, new_http_client(HttpOptions(base_url=base_url)) as http:
+        poller = DistrictPoller(
+            CleverClient(http, token=district.token),
+            district_id=district.id,
+            transactions=SlowTransactions(),
+            options=options,
+            monotonic=lambda: now[0],
+        )
+        while (await poller.step()) == 0:
+            pass  # the sync
+        commit_takes[0] = 0.25
+        district.random_changes(2, seed=6)
+        # The poll and its commit took 0.25 s of the interval: the next is 0.75 s after.
+        assert await poller.step() == 0.75
+        commit_takes[0] = 1.5
+        district.random_changes(2, seed=7)
+        # A poll that took longer than the interval is followed by the next at once.
+        assert await poller.step() == 0.0
+        await poller.close()
