@@ -21,7 +21,7 @@ from aiohttp import web
 from fakeclever.district import FakeDistrict
 from fakeclever.events import Event, entry_groups
 from fakeclever.faults import Fault, Faults, retry_after_header
-from fakeclever.pages import PageError, PageRequest, envelope, objects
+from fakeclever.pages import PageError, PageRequest, envelope, objects, take_in_turns
 from fakeclever.records import relationships_of, v2_student
 from fakeclever.segments import page_ids
 
@@ -196,16 +196,18 @@ def _not_found(what: str) -> web.Response:
     return _error(404, f"{what} not found")
 
 
-def _list(
+async def _list(
     request: web.Request, ids: list[Any], fetch: Callable[[str], dict[str, Any] | None],
     uri: Callable[[str], str],
 ) -> web.Response:  # fmt: skip
     page = PageRequest.parse(request.path, request.query)
     if page.before is not None:
         backward = objects(page_ids(ids, before=page.before), fetch)
-        return _json(envelope(page, forward=None, backward=backward, uri=uri))
+        made = await take_in_turns(backward, page.limit)
+        return _json(envelope(page, forward=None, backward=iter(made), uri=uri))
     forward = objects(page_ids(ids, after=page.after), fetch)
-    return _json(envelope(page, forward=forward, backward=None, uri=uri))
+    made = await take_in_turns(forward, page.limit + 1)  # one more: is there a next page?
+    return _json(envelope(page, forward=iter(made), backward=None, uri=uri))
 
 
 # --- v3 users -----------------------------------------------------------------------------
@@ -223,7 +225,7 @@ async def _users(request: web.Request) -> web.Response:
         listed = objects(page_ids(segments, after=page.after), district.store.user)
         groups = injected.groups(listed, role=role, after=page.after, uri=uri)
         return _json(envelope(page, forward=None, backward=None, groups=groups, uri=uri))
-    return _list(request, segments, district.store.user, uri)
+    return await _list(request, segments, district.store.user, uri)
 
 
 async def _user(request: web.Request) -> web.Response:
@@ -238,7 +240,7 @@ async def _mycontacts(request: web.Request) -> web.Response:
         return _not_found("user")
     ids = store.contacts_of(user["id"]) if "student" in user["roles"] else []
     version = _version(request)
-    return _list(request, [ids], store.user, lambda i: f"/{version}/users/{i}")
+    return await _list(request, [ids], store.user, lambda i: f"/{version}/users/{i}")
 
 
 async def _mystudents(request: web.Request) -> web.Response:
@@ -248,7 +250,7 @@ async def _mystudents(request: web.Request) -> web.Response:
         return _not_found("user")
     ids = sorted({e["student"] for e in relationships_of(user) if store.exists(e["student"])})
     version = _version(request)
-    return _list(request, [ids], store.user, lambda i: f"/{version}/users/{i}")
+    return await _list(request, [ids], store.user, lambda i: f"/{version}/users/{i}")
 
 
 async def _user_district(request: web.Request) -> web.Response:
@@ -334,7 +336,8 @@ def _v2_student_of(district: FakeDistrict) -> Callable[[str], dict[str, Any] | N
 
 async def _v2_contacts(request: web.Request) -> web.Response:
     store = _district_of(request).store
-    return _list(request, store.v2_segments(), store.v2_contact, lambda i: f"/v2.1/contacts/{i}")
+    uri = lambda i: f"/v2.1/contacts/{i}"  # noqa: E731
+    return await _list(request, store.v2_segments(), store.v2_contact, uri)
 
 
 async def _v2_contact(request: web.Request) -> web.Response:
@@ -348,13 +351,14 @@ async def _v2_contact_students(request: web.Request) -> web.Response:
     if record is None:
         return _not_found("contact")
     fetch = _v2_student_of(district)
-    return _list(request, [sorted(record["students"])], fetch, lambda i: f"/v2.1/students/{i}")
+    uri = lambda i: f"/v2.1/students/{i}"  # noqa: E731
+    return await _list(request, [sorted(record["students"])], fetch, uri)
 
 
 async def _v2_students(request: web.Request) -> web.Response:
     district = _district_of(request)
     segments = district.store.id_segments("student")
-    return _list(request, segments, _v2_student_of(district), lambda i: f"/v2.1/students/{i}")
+    return await _list(request, segments, _v2_student_of(district), lambda i: f"/v2.1/students/{i}")
 
 
 async def _v2_student(request: web.Request) -> web.Response:
@@ -369,4 +373,4 @@ async def _v2_student_contacts(request: web.Request) -> web.Response:
         return _not_found("student")
     pairs = [(store.v2_id_for(c, student_id), c) for c in store.contacts_of(student_id)]
     ids = sorted(v2_id for v2_id, _ in pairs if v2_id is not None)
-    return _list(request, [ids], store.v2_contact, lambda i: f"/v2.1/contacts/{i}")
+    return await _list(request, [ids], store.v2_contact, lambda i: f"/v2.1/contacts/{i}")
