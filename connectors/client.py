@@ -201,7 +201,8 @@ class CleverClient:
                 "GET", target, params=params, headers={"Authorization": self._authorization}
             )
 
-        what = self._describe(_path_of(httpx.URL(target, params=params)))
+        # The request as logs and errors name it; not parsed again as a URL (every request).
+        what = self._describe(f"{target}?{params}" if params else target)
         endpoint = endpoint_of(target)
 
         async def attempt() -> Page:
@@ -300,11 +301,6 @@ def _query(params: Params | None) -> list[tuple[str, str]]:
         else:
             pairs.extend((key, str(each)) for each in value)
     return pairs
-
-
-def _path_of(url: httpx.URL) -> str:
-    query = url.query.decode("ascii", errors="replace")
-    return f"{url.path}?{query}" if query else url.path
 
 
 def _is_events_cursor(url: httpx.URL) -> bool:
