@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 from bench.exceptions import BenchError
-from bench.fleet_figures import FleetFigures, busy_latencies, mib
+from bench.fleet_figures import FleetFigures, busy_latencies, busy_stretches, mib
 from bench.fleet_tail import RawTail, raw_tail
 from bench.pipeline_config import bounded
 from bench.pipeline_kafka import create_topics
@@ -193,6 +193,7 @@ async def _busy_phase(
         stats = await _stats(base_url)
         created = await _feeds(base_url, busy)
     busy_ms = busy_latencies(created, tail.seen, end=window_end)
+    waits, publishes = busy_stretches(created, tail.seen, tail.fetched, end=window_end)
     idle_first = tuple(
         tail.seen[event] - tail.created[event] if event in tail.seen else math.inf
         for event in woken_ids
@@ -201,6 +202,8 @@ async def _busy_phase(
         idle,
         notes=tuple(notes),
         busy_ms=tuple(busy_ms),
+        busy_wait_ms=tuple(waits),
+        busy_publish_ms=tuple(publishes),
         idle_first_s=idle_first,
         big_records=tail.big_records,
         big_sync_s=tail.big_sync_s,

@@ -56,6 +56,10 @@ class FleetFigures:
     #: Busy districts: ms from each event's ``created`` to readable on the raw topic, sorted;
     #: events never seen count as infinite.
     busy_ms: tuple[float, ...] = ()
+    #: The busy events' two stretches, ms, sorted (``busy_stretches``): the poll's wait and
+    #: request, then the publish.
+    busy_wait_ms: tuple[float, ...] = ()
+    busy_publish_ms: tuple[float, ...] = ()
     #: Idle districts woken by one event each: seconds from its ``created`` to readable.
     idle_first_s: tuple[float, ...] = ()
     big_contacts: int = 0
@@ -95,15 +99,44 @@ def busy_latencies(
     it became readable. A district counts as busy once its first event of the stretch was
     read (until then the poller, by design, polled it at its idle interval): its events
     created from then until ``end`` are timed."""
+    return sorted(
+        (seen[event] - at) * 1000 if event in seen else math.inf
+        for event, at in _timed(created, seen, end=end)
+    )
+
+
+def busy_stretches(
+    created: Mapping[str, tuple[str, float]],
+    seen: Mapping[str, float],
+    fetched: Mapping[str, float],
+    *,
+    end: float,
+) -> tuple[list[float], list[float]]:
+    """The two stretches of each busy event timed and read, in milliseconds, each sorted:
+    the **wait**, from ``created`` to the poller having its page (``fetched``: the poll's
+    wait and its request), and the **publish**, from there to readable (the mapping, the
+    shard's transaction, the commit)."""
+    waits, publishes = [], []
+    for event, at in _timed(created, seen, end=end):
+        if event in seen and event in fetched:
+            waits.append((fetched[event] - at) * 1000)
+            publishes.append((seen[event] - fetched[event]) * 1000)
+    return sorted(waits), sorted(publishes)
+
+
+def _timed(
+    created: Mapping[str, tuple[str, float]], seen: Mapping[str, float], *, end: float
+) -> list[tuple[str, float]]:
+    """(event, its ``created``) of the busy events timed (see ``busy_latencies``)."""
     settled: dict[str, float] = {}
     for event, (district, _) in created.items():
         if event in seen:
             settled[district] = min(settled.get(district, math.inf), seen[event])
-    return sorted(
-        (seen[event] - at) * 1000 if event in seen else math.inf
+    return [
+        (event, at)
         for event, (district, at) in created.items()
         if settled.get(district, math.inf) <= at < end
-    )
+    ]
 
 
 def _verdict(met: bool | None) -> str:
@@ -132,6 +165,9 @@ def goal_rows(figures: FleetFigures) -> list[tuple[str, str, str, str]]:
          f"{_ms(percentile(busy, 50))} / {_ms(p99)}",
          f"p99 <= {figures.busy_goal_ms:,.0f} (poll interval + {LATENCY_MARGIN_S:g} s)",
          _verdict(p99 <= figures.busy_goal_ms if busy else None)),
+        ("busy districts, p99 of each stretch: the poll's wait and request / the publish, ms",
+         f"{_ms(percentile(list(figures.busy_wait_ms), 99))} / "
+         f"{_ms(percentile(list(figures.busy_publish_ms), 99))}", "", ""),
         (f"idle districts: first event after, slowest of {len(idle)} (s)", _ms(worst_idle),
          f"<= {figures.idle_interval_s:g} (the idle poll interval)",
          _verdict(worst_idle <= figures.idle_interval_s if idle else None)),

@@ -35,6 +35,8 @@ class RawTail:
         #: Event ID -> when its record became readable, and its ``created``.
         self.seen: dict[str, float] = {}
         self.created: dict[str, float] = {}
+        #: Event ID -> when the poller had its page (the record's ``fetched_at``).
+        self.fetched: dict[str, float] = {}
         #: District -> the newest ``created`` among its events seen.
         self.newest: dict[str, float] = {}
         self.big_records = 0
@@ -86,6 +88,7 @@ class RawTail:
         created = record.created_at.timestamp()
         self.seen.setdefault(record.event_id, now)
         self.created.setdefault(record.event_id, created)
+        self.fetched.setdefault(record.event_id, record.fetched_at.timestamp())
         self.newest[record.district_id] = max(self.newest.get(record.district_id, 0.0), created)
 
 

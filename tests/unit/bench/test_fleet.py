@@ -14,6 +14,7 @@ from bench.fleet_figures import (
     SECTION_START,
     FleetFigures,
     busy_latencies,
+    busy_stretches,
     fleet_section,
     fleet_table,
     goal_rows,
@@ -157,3 +158,6 @@ def test_busy_events_are_timed_once_their_district_was_found_busy() -> None:
     }
     seen = {"e1": 125.0, "e2": 131.5, "e4": 203.0, "e5": 110.25, "e7": 111.25}
     assert busy_latencies(created, seen, end=190.0) == [250.0, 1500.0, math.inf]
+    fetched = {"e1": 124.0, "e2": 131.0, "e4": 202.0, "e5": 110.0, "e7": 111.0}
+    # e2 and e7 timed and read: their waits (created -> fetched) and publishes (-> readable).
+    assert busy_stretches(created, seen, fetched, end=190.0) == ([0.0, 1000.0], [250.0, 500.0])
