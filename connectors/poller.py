@@ -82,9 +82,9 @@ class PollOptions:
     #: The longest wait between polls of a quiet district: its first new event waits no longer.
     idle_poll_interval_s: float = 60.0
     events_page_size: int = 1000
-    snapshot_page_size: int = 10_000
+    snapshot_page_size: int = 2_000
     #: Records per transaction in a sync: a larger page is committed in parts.
-    sync_transaction_records: int = 2_000
+    sync_transaction_records: int = 1_000
     rollover_min_events: int = 10_000
     #: Clever keeps events 30 days; a day less leaves room for clock skew.
     event_window: timedelta = timedelta(days=29)
