@@ -12,8 +12,6 @@ cancel scopes and in its pool checking every idle connection's socket on each re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import aiohttp
@@ -61,25 +59,19 @@ class CleverTransport(AiohttpTransport):
     """
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        with _named_failures():
+        try:
             return await super().handle_async_request(request)
-
-
-@contextmanager
-def _named_failures() -> Iterator[None]:
-    try:
-        yield
-    except httpx.ConnectTimeout as error:
-        cause = error.__cause__
-        if isinstance(cause, aiohttp.ConnectionTimeoutError | TimeoutError):
+        except httpx.ConnectTimeout as error:
+            cause = error.__cause__
+            if isinstance(cause, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
+                raise
+            if isinstance(cause, aiohttp.ServerDisconnectedError):
+                raise httpx.RemoteProtocolError(str(cause)) from cause
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(cause)) from cause
+            if isinstance(cause, aiohttp.ClientConnectionError):
+                raise httpx.NetworkError(str(cause)) from cause
             raise
-        if isinstance(cause, aiohttp.ServerDisconnectedError):
-            raise httpx.RemoteProtocolError(str(cause)) from cause
-        if isinstance(cause, aiohttp.ClientConnectorError):
-            raise httpx.ConnectError(str(cause)) from cause
-        if isinstance(cause, aiohttp.ClientConnectionError):
-            raise httpx.NetworkError(str(cause)) from cause
-        raise
 
 
 def new_transport(options: HttpOptions) -> httpx.AsyncBaseTransport:

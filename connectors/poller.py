@@ -206,7 +206,7 @@ class DistrictPoller:
         # time out of the wait, not on top of it.
         started = self._monotonic()
         self.cursor, wait = await self._poll_once(cursor)
-        return max(0.0, wait - (self._monotonic() - started)) if wait else 0.0
+        return max(0.0, wait - (self._monotonic() - started))
 
     def _silently_expired(self, cursor: PollerCursor) -> bool:
         """A cursor without an event ID that Clever could not refuse, yet may have outlived.
