@@ -95,11 +95,19 @@ async def test_a_poller_exits_0_on_sigterm_with_its_broker_down(
     district = fake.add_district(seed=5, contacts=10)
     log = tmp_path / "poller.log"
 
+    changed_after: list[object] = [None]  # the last request served before the last change
+
+    async def asked_again() -> bool:
+        return bool(fake.requests) and fake.requests[-1] is not changed_after[0]
+
     async def changing() -> None:
-        # Clever keeps changing: the outage catches a transaction in flight.
+        # Clever changes again each time the poller has asked since, so the outage catches a
+        # transaction in flight. Once the broker is gone the poller stops committing, and
+        # this waits until the test is done with it.
         for round_ in itertools.count():
             district.random_changes(2, seed=round_)
-            await asyncio.sleep(0.1)
+            changed_after[0] = fake.requests[-1] if fake.requests else None
+            await eventually(asked_again, timeout_s=300, what="the poller asking Clever again")
 
     async with fake.serve() as base_url:
         env = poller_env(own_broker.bootstrap_servers, base_url, unique_name("p"), [district])
